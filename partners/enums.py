@@ -1,0 +1,38 @@
+from django.db import models
+
+
+class LegalKind(models.TextChoices):
+    ASSOCIATION = "association", "Association / ASBL"
+    SOCIAL_ACTION_CENTRE = "social_action_centre", "CCAS / CIAS / CPAS"
+    PUBLIC_SERVICE = "public_service", "Service public"
+    LOCAL_AUTHORITY = "local_authority", "Collectivité territoriale"
+    HOSPITAL = "hospital", "Établissement de santé"
+    COOPERATIVE = "cooperative", "Coopérative / entreprise sociale"
+    COMPANY = "company", "Entreprise"
+    OTHER = "other", "Autre"
+
+
+class CapacityStatus(models.TextChoices):
+    OPEN = "open", "Places disponibles"
+    WAITING_LIST = "waiting_list", "Liste d'attente"
+    FULL = "full", "Complet"
+
+
+class ReferralMode(models.TextChoices):
+    """How a worker refers a person to the service."""
+
+    FORM = "form", "Formulaire en ligne"
+    PHONE = "phone", "Téléphone"
+    EMAIL = "email", "Courriel"
+    WALK_IN = "walk_in", "La personne se présente seule"
+
+
+class ConventionStatus(models.TextChoices):
+    DRAFT = "draft", "Brouillon"
+    ACTIVE = "active", "Active"
+    ENDED = "ended", "Terminée"
+
+
+class MembershipRole(models.TextChoices):
+    PILOT = "pilot", "Pilote"
+    MEMBER = "member", "Membre"

@@ -1,0 +1,534 @@
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from .enums import CapacityStatus, ConventionStatus, LegalKind, MembershipRole, ReferralMode
+from .text import normalize
+
+
+def _choices_check(field, choices_class, name):
+    return models.CheckConstraint(condition=Q(**{f"{field}__in": choices_class.values}), name=name)
+
+
+# --- Reference lists (national schema + local additions) -------------------------------------
+
+
+class ReferentialQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+
+class ReferentialItem(models.Model):
+    """An entry of a list coordinators may extend.
+
+    ``code`` is the natural key: the slug of the national schema of inclusion services
+    (data-inclusion-schema) for national entries, so national data flows in and out unchanged.
+    """
+
+    code = models.SlugField("code", max_length=120, unique=True)
+    label = models.CharField("libellé", max_length=200)
+    description = models.TextField("description", blank=True)
+    is_active = models.BooleanField("actif", default=True)
+    is_national = models.BooleanField(
+        "référentiel national",
+        default=False,
+        help_text="Issu du schéma national data·inclusion : son code ne doit pas changer.",
+    )
+
+    objects = ReferentialQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["label"]
+
+    def __str__(self):
+        return self.label
+
+    def natural_key(self):
+        return (self.code,)
+
+
+class Domain(ReferentialItem):
+    """A need a service answers: a category (no parent) or a thématique (under a category)."""
+
+    parent = models.ForeignKey(
+        "self",
+        verbose_name="catégorie",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        limit_choices_to={"parent__isnull": True},
+    )
+
+    class Meta(ReferentialItem.Meta):
+        verbose_name = "thématique"
+        verbose_name_plural = "thématiques"
+        ordering = ["parent__label", "label"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(parent=models.F("pk")), name="domain_not_own_parent"),
+        ]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def is_category(self):
+        return self.parent_id is None
+
+    def clean(self):
+        if self.parent_id and self.parent.parent_id:
+            raise ValidationError(
+                {"parent": "Une thématique ne peut dépendre que d'une catégorie (deux niveaux)."}
+            )
+
+
+class Public(ReferentialItem):
+    class Meta(ReferentialItem.Meta):
+        verbose_name = "public"
+        verbose_name_plural = "publics"
+
+
+class AccessMode(ReferentialItem):
+    """Mode d'accueil: on site, remote, at home."""
+
+    class Meta(ReferentialItem.Meta):
+        verbose_name = "mode d'accueil"
+        verbose_name_plural = "modes d'accueil"
+
+
+class Fee(ReferentialItem):
+    class Meta(ReferentialItem.Meta):
+        verbose_name = "frais"
+        verbose_name_plural = "frais"
+
+
+class ServiceType(ReferentialItem):
+    class Meta(ReferentialItem.Meta):
+        verbose_name = "type de service"
+        verbose_name_plural = "types de service"
+
+
+class Language(ReferentialItem):
+    """A language a service can work in (ISO 639-1 code)."""
+
+    class Meta(ReferentialItem.Meta):
+        verbose_name = "langue"
+        verbose_name_plural = "langues"
+
+
+# --- Places ----------------------------------------------------------------------------------
+
+
+class CommuneQuerySet(models.QuerySet):
+    def matching_place(self, text):
+        """Communes designated by a postcode ("35000") or a name ("saint etienne", accents optional)."""
+        text = (text or "").strip()
+        if not text:
+            return self.none()
+        if text.isdigit():
+            return self.filter(postcodes__code=text).distinct()
+        return self.filter(search_name=normalize(text))
+
+
+class Commune(models.Model):
+    insee_code = models.CharField("code INSEE", max_length=5, primary_key=True)
+    name = models.CharField("nom", max_length=150)
+    search_name = models.CharField("nom normalisé", max_length=150, db_index=True, editable=False)
+    department = models.CharField("département", max_length=3, db_index=True)
+    population = models.PositiveIntegerField("population", null=True, blank=True)
+    latitude = models.FloatField("latitude", null=True, blank=True)
+    longitude = models.FloatField("longitude", null=True, blank=True)
+
+    objects = CommuneQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "commune"
+        verbose_name_plural = "communes"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(insee_code__regex=r"^[0-9][0-9AB][0-9]{3}$"), name="commune_insee_format"
+            ),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True, longitude__isnull=True)
+                | Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180),
+                name="commune_coordinates_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.department})"
+
+    def save(self, *args, **kwargs):
+        self.search_name = normalize(self.name)
+        super().save(*args, **kwargs)
+
+
+class Postcode(models.Model):
+    """A postcode of a commune: a commune may have several, a postcode may cover several communes."""
+
+    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="postcodes")
+    code = models.CharField("code postal", max_length=5, db_index=True)
+
+    class Meta:
+        verbose_name = "code postal"
+        verbose_name_plural = "codes postaux"
+        constraints = [
+            models.UniqueConstraint(fields=["commune", "code"], name="postcode_unique_per_commune"),
+            models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{5}$"), name="postcode_format"),
+        ]
+
+    def __str__(self):
+        return self.code
+
+
+# --- Directory -------------------------------------------------------------------------------
+
+
+class Organisation(models.Model):
+    name = models.CharField("nom", max_length=255)
+    legal_kind = models.CharField(
+        "forme juridique", max_length=30, choices=LegalKind, default=LegalKind.ASSOCIATION
+    )
+    siret = models.CharField(
+        "SIRET",
+        max_length=14,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9]{14}$", "Le SIRET compte 14 chiffres.")],
+    )
+    bce_number = models.CharField(
+        "numéro BCE",
+        max_length=10,
+        blank=True,
+        validators=[RegexValidator(r"^[01][0-9]{9}$", "Le numéro BCE compte 10 chiffres.")],
+    )
+    website = models.URLField("site internet", blank=True)
+    created_at = models.DateTimeField("créée le", auto_now_add=True)
+    updated_at = models.DateTimeField("modifiée le", auto_now=True)
+
+    class Meta:
+        verbose_name = "organisation"
+        verbose_name_plural = "organisations"
+        ordering = ["name"]
+        indexes = [models.Index(fields=["name"], name="organisation_name_idx")]
+        constraints = [
+            _choices_check("legal_kind", LegalKind, "organisation_legal_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(siret="") | Q(siret__regex=r"^[0-9]{14}$"), name="organisation_siret_format"
+            ),
+            models.CheckConstraint(
+                condition=Q(bce_number="") | Q(bce_number__regex=r"^[01][0-9]{9}$"),
+                name="organisation_bce_format",
+            ),
+            models.UniqueConstraint(
+                fields=["siret"], condition=~Q(siret=""), name="organisation_siret_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class ServiceQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def official_partners_of(self, service, on=None):
+        """Services that are *official partners* of ``service`` on date ``on`` (default: today).
+
+        PRODUCT.md's rule: the current members of an active convention, valid on that date,
+        of which ``service`` itself is also a current member. ``service`` is not its own partner.
+        """
+        conventions = Convention.objects.shared_by(service, on=on)
+        member_ids = (
+            ConventionMembership.objects.current_on(on)
+            .filter(convention__in=conventions)
+            .values("service_id")
+        )
+        return self.filter(pk__in=member_ids).exclude(pk=getattr(service, "pk", service))
+
+    def with_display_relations(self):
+        return self.select_related("organisation", "commune").prefetch_related("domains")
+
+
+class Service(models.Model):
+    organisation = models.ForeignKey(
+        Organisation, verbose_name="organisation", on_delete=models.PROTECT, related_name="services"
+    )
+    name = models.CharField("nom", max_length=255)
+    description = models.TextField("description", blank=True)
+    domains = models.ManyToManyField(Domain, verbose_name="thématiques", related_name="services")
+    publics = models.ManyToManyField(Public, verbose_name="publics", related_name="services", blank=True)
+    service_types = models.ManyToManyField(ServiceType, verbose_name="types de service", blank=True)
+    fees = models.ManyToManyField(Fee, verbose_name="frais", blank=True)
+    access_modes = models.ManyToManyField(AccessMode, verbose_name="modes d'accueil", blank=True)
+    languages = models.ManyToManyField(Language, verbose_name="langues parlées", blank=True)
+
+    commune = models.ForeignKey(
+        Commune,
+        verbose_name="commune",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="services",
+    )
+    address = models.CharField("adresse", max_length=255, blank=True)
+    postcode = models.CharField("code postal", max_length=5, blank=True)
+    latitude = models.FloatField(
+        "latitude", null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)]
+    )
+    longitude = models.FloatField(
+        "longitude", null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)]
+    )
+    intervention_radius_km = models.PositiveSmallIntegerField(
+        "rayon d'intervention (km)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(500)],
+        help_text="Laisser vide si le service intervient sur une liste de communes.",
+    )
+    intervention_communes = models.ManyToManyField(
+        Commune, verbose_name="communes d'intervention", blank=True, related_name="+"
+    )
+
+    referral_mode = models.CharField(
+        "mode d'orientation", max_length=20, choices=ReferralMode, default=ReferralMode.PHONE
+    )
+    referral_details = models.TextField(
+        "comment orienter",
+        blank=True,
+        help_text="Lien du formulaire, horaires de permanence téléphonique, pièces à fournir…",
+    )
+    capacity_status = models.CharField(
+        "disponibilité", max_length=20, choices=CapacityStatus, default=CapacityStatus.OPEN
+    )
+    capacity_updated_on = models.DateField("disponibilité mise à jour le", default=datetime.date.today)
+    opening_hours = models.TextField("horaires d'ouverture", blank=True)
+    phone = models.CharField("téléphone", max_length=30, blank=True)
+    email = models.EmailField("courriel", blank=True)
+    website = models.URLField("site ou formulaire", blank=True)
+    verified_on = models.DateField("vérifié le", null=True, blank=True)
+    is_active = models.BooleanField("actif", default=True)
+    created_at = models.DateTimeField("créé le", auto_now_add=True)
+    updated_at = models.DateTimeField("modifié le", auto_now=True)
+
+    objects = ServiceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "service"
+        verbose_name_plural = "services"
+        ordering = ["name"]
+        indexes = [
+            models.Index(fields=["latitude", "longitude"], name="service_coordinates_idx"),
+            models.Index(fields=["capacity_status"], name="service_capacity_idx"),
+            models.Index(fields=["verified_on"], name="service_verified_on_idx"),
+            models.Index(fields=["name"], name="service_name_idx"),
+        ]
+        constraints = [
+            _choices_check("capacity_status", CapacityStatus, "service_capacity_status_valid"),
+            _choices_check("referral_mode", ReferralMode, "service_referral_mode_valid"),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True, longitude__isnull=True)
+                | Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180),
+                name="service_coordinates_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(intervention_radius_km__isnull=True)
+                | Q(intervention_radius_km__gte=1, intervention_radius_km__lte=500),
+                name="service_radius_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(postcode="") | Q(postcode__regex=r"^[0-9]{5}$"), name="service_postcode_format"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} — {self.organisation.name}" if self.organisation_id else self.name
+
+    def is_stale(self, today=None):
+        """Not verified for STALE_AFTER_MONTHS months (or never): shown with a warning."""
+        if self.verified_on is None:
+            return True
+        today = today or timezone.localdate()
+        months = (today.year - self.verified_on.year) * 12 + (today.month - self.verified_on.month)
+        if today.day < self.verified_on.day:
+            months -= 1
+        return months >= settings.STALE_AFTER_MONTHS
+
+    def clean(self):
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValidationError("Renseignez la latitude et la longitude ensemble, ou aucune des deux.")
+        if self.commune_id and self.latitude is None and self.commune.latitude is not None:
+            # Default position: the commune's town hall, good enough for distances.
+            self.latitude, self.longitude = self.commune.latitude, self.commune.longitude
+
+
+# --- Networks and conventions ----------------------------------------------------------------
+
+
+class NetworkQuerySet(models.QuerySet):
+    def coordinated_by(self, user):
+        if user.is_superuser:
+            return self
+        return self.filter(coordinators=user)
+
+
+class Network(models.Model):
+    name = models.CharField("nom", max_length=200, unique=True)
+    territory = models.CharField("territoire", max_length=200)
+    description = models.TextField("description", blank=True)
+    coordinators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name="coordinateur·rices",
+        blank=True,
+        related_name="coordinated_networks",
+    )
+    created_at = models.DateTimeField("créé le", auto_now_add=True)
+
+    objects = NetworkQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "réseau"
+        verbose_name_plural = "réseaux"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ConventionQuerySet(models.QuerySet):
+    def active_on(self, on=None):
+        """Conventions in force on ``on``: status active and the date inside [valid_from, valid_until]."""
+        on = on or timezone.localdate()
+        return self.filter(status=ConventionStatus.ACTIVE, valid_from__lte=on).filter(
+            Q(valid_until__isnull=True) | Q(valid_until__gte=on)
+        )
+
+    def shared_by(self, service, on=None):
+        """Active conventions of which ``service`` is a current member on ``on``."""
+        members = ConventionMembership.objects.current_on(on).filter(service=service)
+        return self.active_on(on).filter(pk__in=members.values("convention_id"))
+
+    def coordinated_by(self, user):
+        if user.is_superuser:
+            return self
+        return self.filter(network__coordinators=user)
+
+
+class Convention(models.Model):
+    network = models.ForeignKey(
+        Network, verbose_name="réseau", on_delete=models.PROTECT, related_name="conventions"
+    )
+    title = models.CharField("intitulé", max_length=255)
+    signed_on = models.DateField("signée le", null=True, blank=True)
+    valid_from = models.DateField("valable du")
+    valid_until = models.DateField(
+        "valable jusqu'au", null=True, blank=True, help_text="Vide : sans date de fin."
+    )
+    status = models.CharField(
+        "statut", max_length=10, choices=ConventionStatus, default=ConventionStatus.DRAFT
+    )
+    scope_domains = models.ManyToManyField(
+        Domain, verbose_name="thématiques couvertes", blank=True, related_name="conventions"
+    )
+    document_url = models.URLField("lien vers le document", blank=True)
+    members = models.ManyToManyField(
+        Service, through="ConventionMembership", verbose_name="services membres", related_name="conventions"
+    )
+    history = HistoricalRecords(m2m_fields=[scope_domains], verbose_name="historique de la convention")
+
+    objects = ConventionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "convention de partenariat"
+        verbose_name_plural = "conventions de partenariat"
+        ordering = ["-valid_from", "title"]
+        indexes = [
+            models.Index(fields=["status", "valid_from", "valid_until"], name="convention_validity_idx")
+        ]
+        constraints = [
+            _choices_check("status", ConventionStatus, "convention_status_valid"),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=models.F("valid_from")),
+                name="convention_valid_until_after_valid_from",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def clean(self):
+        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
+            raise ValidationError({"valid_until": "La date de fin doit suivre la date de début."})
+
+    def is_active_on(self, on=None):
+        on = on or timezone.localdate()
+        return (
+            self.status == ConventionStatus.ACTIVE
+            and self.valid_from <= on
+            and (self.valid_until is None or self.valid_until >= on)
+        )
+
+
+class ConventionMembershipQuerySet(models.QuerySet):
+    def coordinated_by(self, user):
+        if user.is_superuser:
+            return self
+        return self.filter(convention__network__coordinators=user)
+
+    def current_on(self, on=None):
+        """Memberships in force on ``on``: joined on or before it, and not yet left (left_on is exclusive)."""
+        on = on or timezone.localdate()
+        return self.filter(joined_on__lte=on).filter(Q(left_on__isnull=True) | Q(left_on__gt=on))
+
+
+class ConventionMembership(models.Model):
+    convention = models.ForeignKey(
+        Convention, verbose_name="convention", on_delete=models.CASCADE, related_name="memberships"
+    )
+    service = models.ForeignKey(
+        Service, verbose_name="service", on_delete=models.PROTECT, related_name="memberships"
+    )
+    role = models.CharField("rôle", max_length=10, choices=MembershipRole, default=MembershipRole.MEMBER)
+    joined_on = models.DateField("membre depuis le")
+    left_on = models.DateField(
+        "sorti le", null=True, blank=True, help_text="Premier jour où le service n'est plus membre."
+    )
+    history = HistoricalRecords(verbose_name="historique des membres")
+
+    objects = ConventionMembershipQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "membre de la convention"
+        verbose_name_plural = "membres de la convention"
+        ordering = ["convention", "service__name"]
+        indexes = [
+            models.Index(fields=["service", "joined_on", "left_on"], name="membership_service_dates_idx")
+        ]
+        constraints = [
+            _choices_check("role", MembershipRole, "membership_role_valid"),
+            models.CheckConstraint(
+                condition=Q(left_on__isnull=True) | Q(left_on__gt=models.F("joined_on")),
+                name="membership_left_after_joined",
+            ),
+            models.UniqueConstraint(
+                fields=["convention", "service"],
+                condition=Q(left_on__isnull=True),
+                name="membership_one_open_per_service",
+                violation_error_message="Ce service est déjà membre de cette convention.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.service} dans {self.convention}"
+
+    def clean(self):
+        if self.joined_on and self.left_on and self.left_on <= self.joined_on:
+            raise ValidationError({"left_on": "La date de sortie doit suivre la date d'entrée."})

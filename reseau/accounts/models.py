@@ -1,0 +1,72 @@
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+
+
+class EmailUserManager(UserManager):
+    """Users log in with their e-mail address; there is no username."""
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("Une adresse électronique est obligatoire.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra_fields)
+
+    def get_by_natural_key(self, username):
+        return self.get(email__iexact=username)
+
+
+class User(AbstractUser):
+    """A person using Réseau.
+
+    The roles come from relationships, not flags: a *worker* has a ``service`` (their employer,
+    whose cases they see and whose incoming referrals they answer); a *coordinator* coordinates
+    one or more networks (``coordinated_networks``); an *administrator* is a superuser.
+    """
+
+    username = None
+    email = models.EmailField("adresse électronique", unique=True)
+    service = models.ForeignKey(
+        "partners.Service",
+        verbose_name="service employeur",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="staff",
+        help_text="Le service pour lequel la personne travaille : elle voit ses situations et orientations.",
+    )
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    objects = EmailUserManager()
+
+    class Meta:
+        verbose_name = "utilisateur·rice"
+        verbose_name_plural = "utilisateur·rices"
+        ordering = ["email"]
+
+    def __str__(self):
+        return self.get_full_name() or self.email
+
+    @property
+    def is_worker(self):
+        return self.service_id is not None
+
+    @property
+    def is_coordinator(self):
+        # Cached per instance: asked by several admin permission checks on one request.
+        if not hasattr(self, "_is_coordinator"):
+            self._is_coordinator = self.is_active and self.coordinated_networks.exists()
+        return self._is_coordinator

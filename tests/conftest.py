@@ -1,0 +1,56 @@
+import random
+
+import pytest
+from django.db.models.query import QuerySet
+
+
+@pytest.fixture(autouse=True, scope="session")
+def shuffle_unordered_querysets():
+    """Results of a query without ORDER BY come back shuffled, so no test relies on insertion order."""
+    original_fetch_all = QuerySet._fetch_all
+
+    def fetch_all_shuffled(self):
+        fresh = self._result_cache is None
+        original_fetch_all(self)
+        if fresh and not self.ordered and len(self._result_cache) > 1:
+            random.shuffle(self._result_cache)
+
+    QuerySet._fetch_all = fetch_all_shuffled
+    yield
+    QuerySet._fetch_all = original_fetch_all
+
+
+class InvalidTemplateVariable(str):
+    def __mod__(self, name):
+        raise AssertionError(f"Unknown template variable: {name!r}")
+
+    def __contains__(self, key):
+        # Django checks "'%s' in string_if_invalid" before formatting.
+        return key == "%s"
+
+
+@pytest.fixture(autouse=True)
+def fail_on_unknown_template_variables(request, settings):
+    """Our templates must not reference unknown variables (admin pages, Django's own, are exempt)."""
+    if request.node.get_closest_marker("allow_unknown_template_variables"):
+        return
+    settings.TEMPLATES[0]["OPTIONS"]["string_if_invalid"] = InvalidTemplateVariable("%s")
+
+
+@pytest.fixture(autouse=True)
+def _no_axes_lockout_between_tests(settings):
+    # Each test starts with a clean brute-force counter; the lockout itself has its own test.
+    settings.AXES_FAILURE_LIMIT = 5
+
+
+@pytest.fixture
+def client_for():
+    """A logged-in test client for a user: ``client_for(user)``."""
+    from django.test import Client
+
+    def make(user):
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
