@@ -1,0 +1,299 @@
+"""The admin for coordinators: each one manages only their own networks' conventions."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils.html import escape
+
+from partners.enums import ConventionStatus, MembershipRole
+from partners.models import Convention, ConventionMembership
+from tests.factories import (
+    ConventionFactory,
+    CoordinatorFactory,
+    MembershipFactory,
+    NetworkFactory,
+    ServiceFactory,
+    UserFactory,
+)
+
+pytestmark = [pytest.mark.django_db, pytest.mark.allow_unknown_template_variables]
+
+
+@pytest.fixture
+def networks():
+    return NetworkFactory(name="Réseau précarité"), NetworkFactory(name="Réseau santé")
+
+
+@pytest.fixture
+def mine(networks):
+    return ConventionFactory(network=networks[0], title="Convention précarité")
+
+
+@pytest.fixture
+def theirs(networks):
+    return ConventionFactory(network=networks[1], title="Convention santé")
+
+
+@pytest.fixture
+def coordinator(networks):
+    return CoordinatorFactory(networks=[networks[0]])
+
+
+def convention_form_data(convention, **overrides):
+    data = {
+        "network": convention.network_id,
+        "title": convention.title,
+        "status": convention.status,
+        "signed_on": "",
+        "valid_from": convention.valid_from.isoformat(),
+        "valid_until": convention.valid_until.isoformat() if convention.valid_until else "",
+        "document_url": "",
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_coordinator_lists_only_their_networks_conventions(client_for, coordinator, mine, theirs):
+    response = client_for(coordinator).get(reverse("admin:partners_convention_changelist"))
+
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == [mine]
+
+
+def test_coordinator_opens_and_edits_their_convention(client_for, coordinator, mine):
+    client = client_for(coordinator)
+    url = reverse("admin:partners_convention_change", args=[mine.pk])
+
+    assert client.get(url).status_code == 200
+    response = client.post(url, convention_form_data(mine, title="Convention précarité 2026"))
+
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    mine.refresh_from_db()
+    assert mine.title == "Convention précarité 2026"
+
+
+@pytest.mark.parametrize("view", ["change", "delete"])
+def test_coordinator_gets_403_on_another_networks_convention_by_direct_url(
+    client_for, coordinator, theirs, view
+):
+    url = reverse(f"admin:partners_convention_{view}", args=[theirs.pk])
+
+    assert client_for(coordinator).get(url).status_code == 403
+
+
+def test_coordinator_cannot_change_another_networks_convention_by_post(client_for, coordinator, theirs):
+    url = reverse("admin:partners_convention_change", args=[theirs.pk])
+
+    response = client_for(coordinator).post(url, convention_form_data(theirs, title="Piraté"))
+
+    assert response.status_code == 403
+    theirs.refresh_from_db()
+    assert theirs.title == "Convention santé"
+
+
+def test_coordinator_cannot_delete_another_networks_convention_by_post(client_for, coordinator, theirs):
+    url = reverse("admin:partners_convention_delete", args=[theirs.pk])
+
+    response = client_for(coordinator).post(url, {"post": "yes"})
+
+    assert response.status_code == 403
+    assert Convention.objects.filter(pk=theirs.pk).exists()
+
+
+def test_coordinator_cannot_read_another_networks_convention_history(client_for, coordinator, theirs):
+    url = reverse("admin:partners_convention_history", args=[theirs.pk])
+
+    assert client_for(coordinator).get(url).status_code in (403, 404)
+
+
+def test_coordinator_cannot_file_a_convention_under_another_network(client_for, coordinator, mine, networks):
+    template = ConventionFactory.build(network=networks[1], title="Convention intruse")
+    response = client_for(coordinator).post(
+        reverse("admin:partners_convention_add"), convention_form_data(template, network=networks[1].pk)
+    )
+
+    assert response.status_code == 200
+    assert "network" in response.context["adminform"].form.errors
+    assert not Convention.objects.filter(title="Convention intruse").exists()
+
+
+def test_coordinator_adds_a_convention_with_members_to_their_network(client_for, coordinator, networks):
+    first, second = ServiceFactory.create_batch(2)
+    template = ConventionFactory.build(network=networks[0], title="Nouvelle convention")
+    data = convention_form_data(
+        template,
+        **{
+            "memberships-TOTAL_FORMS": "2",
+            "memberships-0-service": first.pk,
+            "memberships-0-role": MembershipRole.PILOT,
+            "memberships-0-joined_on": "2026-01-01",
+            "memberships-1-service": second.pk,
+            "memberships-1-role": MembershipRole.MEMBER,
+            "memberships-1-joined_on": "2026-02-01",
+        },
+    )
+
+    response = client_for(coordinator).post(reverse("admin:partners_convention_add"), data)
+
+    assert response.status_code == 302
+    convention = Convention.objects.get(title="Nouvelle convention")
+    assert set(convention.members.all()) == {first, second}
+
+
+def test_coordinator_gets_403_on_another_networks_membership(client_for, coordinator, theirs):
+    membership = MembershipFactory(convention=theirs)
+    url = reverse("admin:partners_conventionmembership_change", args=[membership.pk])
+
+    assert client_for(coordinator).get(url).status_code == 403
+
+
+def test_coordinator_cannot_move_a_membership_into_another_networks_convention(
+    client_for, coordinator, mine, theirs
+):
+    membership = MembershipFactory(convention=mine)
+    url = reverse("admin:partners_conventionmembership_change", args=[membership.pk])
+
+    response = client_for(coordinator).post(
+        url,
+        {
+            "convention": theirs.pk,
+            "service": membership.service_id,
+            "role": MembershipRole.MEMBER,
+            "joined_on": membership.joined_on.isoformat(),
+            "left_on": "",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "convention" in response.context["adminform"].form.errors
+    membership.refresh_from_db()
+    assert membership.convention == mine
+
+
+def test_staff_without_a_network_cannot_open_conventions(client_for, mine):
+    staff = UserFactory(is_staff=True)
+
+    response = client_for(staff).get(reverse("admin:partners_convention_changelist"))
+
+    assert response.status_code == 403
+
+
+def test_worker_is_sent_to_the_admin_login(client_for, mine):
+    worker = UserFactory(worker=True)
+
+    response = client_for(worker).get(reverse("admin:partners_convention_change", args=[mine.pk]))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_administrator_sees_every_convention(client_for, mine, theirs):
+    admin_user = UserFactory(admin=True)
+
+    response = client_for(admin_user).get(reverse("admin:partners_convention_changelist"))
+
+    assert set(response.context["cl"].result_list) == {mine, theirs}
+
+
+def test_coordinator_cannot_add_networks_or_change_coordinators(client_for, coordinator, networks):
+    client = client_for(coordinator)
+
+    assert client.get(reverse("admin:partners_network_add")).status_code == 403
+    response = client.get(reverse("admin:partners_network_change", args=[networks[0].pk]))
+    assert response.status_code == 200
+    assert "coordinators" in response.context["adminform"].readonly_fields
+    assert client.get(reverse("admin:partners_network_change", args=[networks[1].pk])).status_code == 403
+
+
+def test_changes_of_conventions_and_memberships_are_kept_in_history(client_for, coordinator, mine):
+    client = client_for(coordinator)
+    service = ServiceFactory()
+    data = convention_form_data(
+        mine,
+        status=ConventionStatus.ENDED,
+        **{
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-0-service": service.pk,
+            "memberships-0-role": MembershipRole.MEMBER,
+            "memberships-0-joined_on": "2026-03-01",
+        },
+    )
+
+    client.post(reverse("admin:partners_convention_change", args=[mine.pk]), data)
+
+    latest = mine.history.latest()
+    assert latest.status == ConventionStatus.ENDED
+    assert latest.history_user == coordinator
+    membership = ConventionMembership.objects.get(convention=mine, service=service)
+    assert membership.history.latest().history_user == coordinator
+    response = client.get(reverse("admin:partners_convention_history", args=[mine.pk]))
+    assert response.status_code == 200
+    assert coordinator.email in response.content.decode() or str(coordinator) in response.content.decode()
+
+
+def test_membership_inline_finds_services_through_autocomplete(client_for, coordinator, mine):
+    epicerie = ServiceFactory(name="Épicerie solidaire du Blosne")
+    ServiceFactory(name="Mission locale")
+
+    response = client_for(coordinator).get(
+        reverse("admin:autocomplete"),
+        {
+            "app_label": "partners",
+            "model_name": "conventionmembership",
+            "field_name": "service",
+            "term": "blosne",
+        },
+    )
+
+    assert response.status_code == 200
+    assert [r["id"] for r in response.json()["results"]] == [str(epicerie.pk)]
+
+
+def test_convention_changelist_query_count_does_not_grow(
+    client_for, coordinator, networks, django_assert_max_num_queries
+):
+    client = client_for(coordinator)
+    for _ in range(3):
+        MembershipFactory(convention=ConventionFactory(network=networks[0]))
+    url = reverse("admin:partners_convention_changelist")
+    with django_assert_max_num_queries(20) as few:
+        client.get(url)
+    for _ in range(10):
+        MembershipFactory(convention=ConventionFactory(network=networks[0]))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(url)
+
+
+def test_membership_dates_are_checked(client_for, coordinator, mine):
+    service = ServiceFactory()
+    data = convention_form_data(
+        mine,
+        **{
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-0-service": service.pk,
+            "memberships-0-role": MembershipRole.MEMBER,
+            "memberships-0-joined_on": "2026-03-01",
+            "memberships-0-left_on": "2026-02-01",
+        },
+    )
+
+    response = client_for(coordinator).post(reverse("admin:partners_convention_change", args=[mine.pk]), data)
+
+    assert response.status_code == 200
+    assert escape("La date de sortie doit suivre la date d'entrée.") in response.content.decode()
+    assert not ConventionMembership.objects.filter(service=service).exists()
+
+
+def test_convention_dates_are_checked(client_for, coordinator, mine):
+    data = convention_form_data(mine, valid_from="2026-06-01", valid_until="2026-01-01")
+
+    response = client_for(coordinator).post(reverse("admin:partners_convention_change", args=[mine.pk]), data)
+
+    assert response.status_code == 200
+    mine.refresh_from_db()
+    assert mine.valid_until != datetime.date(2026, 1, 1)
