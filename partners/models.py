@@ -1,6 +1,7 @@
 import datetime
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -318,6 +319,9 @@ class Service(models.Model):
     is_active = models.BooleanField("actif", default=True)
     created_at = models.DateTimeField("créé le", auto_now_add=True)
     updated_at = models.DateTimeField("modifié le", auto_now=True)
+    # PostgreSQL full-text vector (names A, domains B, description C), maintained by partners.search_index;
+    # GIN-indexed by a migration. Unused on SQLite, which has its own FTS5 table.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     objects = ServiceQuerySet.as_manager()
 
@@ -532,3 +536,21 @@ class ConventionMembership(models.Model):
     def clean(self):
         if self.joined_on and self.left_on and self.left_on <= self.joined_on:
             raise ValidationError({"left_on": "La date de sortie doit suivre la date d'entrée."})
+
+
+class SearchWord(models.Model):
+    """The directory's own vocabulary (accent-free words), for typo correction on PostgreSQL.
+
+    Built from the services' texts by partners.search_index; a pg_trgm GIN index (migration) makes
+    "closest word" look-ups take well under a millisecond.
+    """
+
+    word = models.CharField(max_length=100, primary_key=True)
+    document_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "mot de l'annuaire"
+        verbose_name_plural = "mots de l'annuaire"
+
+    def __str__(self):
+        return self.word

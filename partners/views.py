@@ -1,7 +1,17 @@
+from collections import defaultdict
+
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
 
-from .models import Convention, ConventionMembership, Network, Service
+from .filters import DEFAULT_RADIUS_KM, ServiceSearchFilter
+from .models import Commune, Convention, ConventionMembership, Domain, Network, Service
+from .search import SearchParams, search_services
+from .text import normalize
+
+RESULTS_PER_PAGE = 20
 
 
 def home(request):
@@ -31,6 +41,143 @@ def home(request):
         "partners/home.html",
         {"own_service": own_service, "conventions": conventions, "partners": partners, "networks": networks},
     )
+
+
+def partner_conventions_of(service_id):
+    """{partner service id: [conventions]} for the viewer's service, in one query."""
+    conventions_by_service = defaultdict(list)
+    if not service_id:
+        return conventions_by_service
+    memberships = (
+        ConventionMembership.objects.current_on()
+        .filter(convention__in=Convention.objects.shared_by(service_id))
+        .exclude(service_id=service_id)
+        .select_related("convention")
+        .order_by("convention__title")
+    )
+    for membership in memberships:
+        conventions_by_service[membership.service_id].append(membership.convention)
+    return conventions_by_service
+
+
+def _search_params(data, partner_ids):
+    commune = data.get("commune")
+    domain_ids = set()
+    for domain in data.get("thematiques") or []:
+        domain_ids.add(domain.pk)
+        if domain.parent_id is None:  # a category stands for all its thématiques
+            domain_ids.update(child.pk for child in domain.children.all())
+    return SearchParams(
+        text=data.get("q") or "",
+        domain_ids=tuple(sorted(domain_ids)),
+        public_ids=tuple(p.pk for p in data.get("publics") or []),
+        latitude=commune.latitude if commune else None,
+        longitude=commune.longitude if commune else None,
+        radius_km=(data.get("rayon") or DEFAULT_RADIUS_KM) if commune else None,
+        access_mode_ids=tuple(m.pk for m in data.get("accueil") or []),
+        language_ids=(data["langue"].pk,) if data.get("langue") else (),
+        hide_full=bool(data.get("disponibles")),
+        partner_ids=frozenset(partner_ids) if data.get("partenaires") else None,
+    )
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def search(request):
+    """The worker's main screen: a plain GET form; with JavaScript (htmx) only the results are swapped."""
+    filterset = ServiceSearchFilter(request.GET or None, queryset=Service.objects.none())
+    partner_conventions = partner_conventions_of(request.user.service_id)
+    context = {"filterset": filterset, "form": filterset.form, "searched": bool(request.GET)}
+    status = 200
+    if request.GET and not filterset.form.is_valid():
+        status = 400
+    elif request.GET:
+        data = filterset.form.cleaned_data
+        params = _search_params(data, partner_conventions.keys())
+        outcome = search_services(params)
+        paginator = Paginator(outcome.queryset, RESULTS_PER_PAGE)
+        paginator.count = outcome.count  # already counted by the search: no second COUNT query
+        try:
+            page = paginator.page(request.GET.get("page") or 1)
+        except PageNotAnInteger:
+            page, status = None, 400
+            context["page_error"] = "Numéro de page invalide : indiquez un nombre entier."
+        except EmptyPage:
+            page, status = None, 400
+            context["page_error"] = (
+                f"Cette page n'existe pas : les résultats tiennent en {paginator.num_pages} page(s)."
+            )
+        if page is not None:
+            services = list(page.object_list)
+            _attach_display_data(services, partner_conventions)
+            context.update(page=page, services=services)
+        context.update(
+            params=params,
+            outcome=outcome,
+            commune=data.get("commune"),
+            other_communes=data.get("other_communes"),
+            active_filters=_active_filters(data, params),
+        )
+    template = "partners/_search_results.html" if _wants_fragment(request) else "partners/search.html"
+    return render(request, template, context, status=status)
+
+
+def _wants_fragment(request):
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _attach_display_data(services, partner_conventions):
+    """Organisation, commune and thématiques of the page's services: two queries, whatever the count."""
+    by_id = {
+        s.pk: s
+        for s in Service.objects.filter(pk__in=[s.pk for s in services])
+        .select_related("organisation", "commune")
+        .prefetch_related(Prefetch("domains", queryset=Domain.objects.order_by("label")))
+    }
+    for service in services:
+        loaded = by_id[service.pk]
+        service.organisation = loaded.organisation
+        service.commune = loaded.commune
+        service.domain_list = list(loaded.domains.all())
+        service.partner_conventions = partner_conventions.get(service.pk, [])
+        service.stale = service.is_stale()
+        service.distance_km = getattr(service, "distance_km", None)
+
+
+def _active_filters(data, params):
+    labels = []
+    if data.get("q"):
+        labels.append(f"Mots : « {data['q']} »")
+    for domain in data.get("thematiques") or []:
+        labels.append(f"Thématique : {domain.label}")
+    for public in data.get("publics") or []:
+        labels.append(f"Public : {public.label}")
+    if data.get("commune"):
+        labels.append(f"À moins de {params.radius_km} km de {data['commune'].name}")
+    for mode in data.get("accueil") or []:
+        labels.append(f"Accueil : {mode.label}")
+    if data.get("langue"):
+        labels.append(f"Langue : {data['langue'].label}")
+    if data.get("disponibles"):
+        labels.append("Sans les services complets")
+    if data.get("partenaires"):
+        labels.append("Partenaires conventionnés uniquement")
+    return labels
+
+
+@require_GET
+def commune_suggestions(request):
+    """<option>s for the place field's datalist (htmx), by postcode or name prefix."""
+    text = (request.GET.get("lieu") or "").strip()
+    communes = []
+    if len(text) >= 2:
+        queryset = Commune.objects.filter(latitude__isnull=False)
+        if text.isdigit():
+            queryset = queryset.filter(postcodes__code__startswith=text).distinct()
+        else:
+            queryset = queryset.filter(search_name__startswith=normalize(text))
+        communes = list(queryset.order_by("-population", "name")[:10])
+    return render(request, "partners/_commune_options.html", {"communes": communes})
 
 
 def service_detail(request, pk):

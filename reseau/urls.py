@@ -15,6 +15,6 @@ urlpatterns = [
         name="login",
     ),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
-    path("annuaire/", include("partners.urls")),
+    path("", include("partners.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,227 @@
+"""Directory search: one function, two backends (PostgreSQL full text, SQLite FTS5).
+
+``search_services(params)`` filters the directory (thématiques, publics, place and radius, access
+mode, language, capacity, official partners), matches the words accent- and case-insensitively,
+and ranks by text relevance, then distance, then freshness. On PostgreSQL, words that match
+nothing are corrected against the directory's own vocabulary (pg_trgm), then the search runs again.
+"""
+
+import math
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import BooleanField, ExpressionWrapper, F, FloatField, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import ASin, Cos, Power, Radians, Sin, Sqrt
+
+from .enums import CapacityStatus
+from .models import Service
+from .text import normalize
+
+EARTH_RADIUS_KM = 6371.0
+KM_PER_DEGREE_LATITUDE = 111.2
+MAX_WORDS = 12
+MIN_CORRECTABLE_LENGTH = 4
+# Trigram similarity under which a "correction" is more likely another word than a typo.
+MIN_SIMILARITY = 0.35
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    text: str = ""
+    domain_ids: tuple[int, ...] = ()
+    public_ids: tuple[int, ...] = ()
+    latitude: float | None = None
+    longitude: float | None = None
+    radius_km: float | None = None
+    access_mode_ids: tuple[int, ...] = ()
+    language_ids: tuple[int, ...] = ()
+    hide_full: bool = False
+    partner_ids: frozenset[int] | None = None  # "partners of my conventions only": the allowed ids
+
+    @property
+    def words(self) -> list[str]:
+        # Single letters (the d of "d'urgence") carry no meaning and would match everything as prefixes.
+        return [word for word in normalize(self.text).split() if len(word) > 1][:MAX_WORDS]
+
+    @property
+    def has_place(self) -> bool:
+        return self.latitude is not None and self.longitude is not None and bool(self.radius_km)
+
+
+@dataclass
+class SearchOutcome:
+    queryset: QuerySet
+    count: int
+    words: list[str] = field(default_factory=list)
+    corrections: dict[str, str] = field(default_factory=dict)  # typed word -> word searched instead
+
+    @property
+    def corrected_text(self) -> str:
+        return " ".join(self.corrections.get(word, word) for word in self.words)
+
+
+def distance_expression(latitude: float, longitude: float):
+    """Great-circle (haversine) distance in km from a point, as a database expression (both backends)."""
+    dlat = Radians(F("latitude") - Value(latitude)) / 2
+    dlon = Radians(F("longitude") - Value(longitude)) / 2
+    a = Power(Sin(dlat), 2) + Value(math.cos(math.radians(latitude))) * Cos(Radians(F("latitude"))) * Power(
+        Sin(dlon), 2
+    )
+    return ExpressionWrapper(Value(2 * EARTH_RADIUS_KM) * ASin(Sqrt(a)), output_field=FloatField())
+
+
+def bounding_box(latitude: float, longitude: float, radius_km: float) -> Q:
+    """A cheap, indexed pre-filter: the lat/lon rectangle around the circle."""
+    dlat = radius_km / KM_PER_DEGREE_LATITUDE
+    dlon = radius_km / (KM_PER_DEGREE_LATITUDE * max(math.cos(math.radians(latitude)), 0.01))
+    return Q(
+        latitude__gte=latitude - dlat,
+        latitude__lte=latitude + dlat,
+        longitude__gte=longitude - dlon,
+        longitude__lte=longitude + dlon,
+    )
+
+
+def _filtered(params: SearchParams) -> QuerySet:
+    queryset = Service.objects.active()
+    # Several values of one list: any of them (a service for "jeunes" or "familles").
+    if params.domain_ids:
+        queryset = queryset.filter(
+            pk__in=Service.domains.through.objects.filter(domain_id__in=params.domain_ids).values(
+                "service_id"
+            )
+        )
+    if params.public_ids:
+        queryset = queryset.filter(
+            pk__in=Service.publics.through.objects.filter(public_id__in=params.public_ids).values(
+                "service_id"
+            )
+        )
+    if params.access_mode_ids:
+        queryset = queryset.filter(
+            pk__in=Service.access_modes.through.objects.filter(
+                accessmode_id__in=params.access_mode_ids
+            ).values("service_id")
+        )
+    if params.language_ids:
+        queryset = queryset.filter(
+            pk__in=Service.languages.through.objects.filter(language_id__in=params.language_ids).values(
+                "service_id"
+            )
+        )
+    if params.hide_full:
+        queryset = queryset.exclude(capacity_status=CapacityStatus.FULL)
+    if params.partner_ids is not None:
+        queryset = queryset.filter(pk__in=params.partner_ids)
+    if params.has_place:
+        queryset = queryset.filter(bounding_box(params.latitude, params.longitude, params.radius_km))
+        queryset = queryset.annotate(
+            distance_km=distance_expression(params.latitude, params.longitude)
+        ).filter(distance_km__lte=params.radius_km)
+    return queryset
+
+
+# --- Text matching, per backend -----------------------------------------------------------------
+
+
+def _postgres_match(queryset: QuerySet, words: list[str]) -> QuerySet:
+    # Every word must match; the last one as a prefix, so results follow the user as they type.
+    terms = [f"'{word}'" for word in words[:-1]] + [f"'{words[-1]}':*"]
+    tsquery = " & ".join(terms)
+    rank = RawSQL(
+        "ts_rank_cd('{0.1, 0.2, 0.6, 1.0}', partners_service.search_vector, to_tsquery('french_unaccent', %s), 1)",
+        (tsquery,),
+        output_field=FloatField(),
+    )
+    matches = RawSQL(
+        "partners_service.search_vector @@ to_tsquery('french_unaccent', %s)",
+        (tsquery,),
+        output_field=BooleanField(),
+    )
+    return queryset.filter(matches).annotate(rank=rank)
+
+
+def _sqlite_match(queryset: QuerySet, words: list[str]) -> QuerySet:
+    match = " AND ".join(f'"{word}"*' for word in words)
+    # bm25 is lower-is-better: negate so that "rank" sorts descending on both backends.
+    # Column weights: name 10, organisation 8, thématiques 4, description 1.
+    rank = RawSQL(
+        "SELECT -bm25(partners_service_fts, 10.0, 8.0, 4.0, 1.0) FROM partners_service_fts "
+        "WHERE partners_service_fts MATCH %s AND partners_service_fts.rowid = partners_service.id",
+        (match,),
+        output_field=FloatField(),
+    )
+    matching_ids = RawSQL(
+        "SELECT rowid FROM partners_service_fts WHERE partners_service_fts MATCH %s", (match,)
+    )
+    return queryset.filter(pk__in=matching_ids).annotate(rank=rank)
+
+
+def _match(queryset: QuerySet, words: list[str]) -> QuerySet:
+    if connection.vendor == "postgresql":
+        return _postgres_match(queryset, words)
+    return _sqlite_match(queryset, words)
+
+
+def _unmatched_words(words: list[str]) -> list[str]:
+    """Words that match no service at all (PostgreSQL): the candidates for correction."""
+    unmatched = []
+    with connection.cursor() as cursor:
+        for word in words:
+            if len(word) < MIN_CORRECTABLE_LENGTH:
+                continue
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM partners_service "
+                "WHERE search_vector @@ to_tsquery('french_unaccent', %s))",
+                [f"'{word}':*"],
+            )
+            if not cursor.fetchone()[0]:
+                unmatched.append(word)
+    return unmatched
+
+
+def _closest_word(word: str) -> str | None:
+    with connection.cursor() as cursor:
+        # The % operator uses the trigram GIN index; the threshold is set per transaction.
+        cursor.execute("SELECT set_config('pg_trgm.similarity_threshold', %s, true)", [str(MIN_SIMILARITY)])
+        cursor.execute(
+            "SELECT word FROM partners_searchword WHERE word %% %s "
+            "ORDER BY similarity(word, %s) DESC, document_count DESC, word LIMIT 1",
+            [word, word],
+        )
+        row = cursor.fetchone()
+    return row[0] if row and row[0] != word else None
+
+
+def _order(queryset: QuerySet, params: SearchParams, has_text: bool) -> QuerySet:
+    ordering = []
+    if has_text:
+        ordering.append(F("rank").desc())
+    if params.has_place:
+        ordering.append(F("distance_km").asc())
+    ordering += [F("verified_on").desc(nulls_last=True), "name", "pk"]
+    return queryset.order_by(*ordering)
+
+
+def search_services(params: SearchParams) -> SearchOutcome:
+    """The matching services, ranked, and how many there are; the queryset is lazy (paginate it)."""
+    words = params.words
+    queryset = _filtered(params)
+    if not words:
+        return SearchOutcome(_order(queryset, params, has_text=False), count=queryset.count())
+
+    matched = _match(queryset, words)
+    count = matched.count()
+    corrections = {}
+    if count == 0 and connection.vendor == "postgresql":
+        for word in _unmatched_words(words):
+            replacement = _closest_word(word)
+            if replacement:
+                corrections[word] = replacement
+        if corrections:
+            matched = _match(queryset, [corrections.get(word, word) for word in words])
+            count = matched.count()
+    return SearchOutcome(
+        _order(matched, params, has_text=True), count=count, words=words, corrections=corrections
+    )

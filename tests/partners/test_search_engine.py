@@ -1,0 +1,108 @@
+"""The search function, on both backends (SQLite FTS5 by default, PostgreSQL full text with DATABASE_URL)."""
+
+import pytest
+from django.db import connection
+
+from partners.models import Service
+from partners.search import SearchParams, search_services
+from partners.search_index import rebuild_search_index
+from tests.factories import DomainFactory, OrganisationFactory, ServiceFactory
+
+pytestmark = pytest.mark.django_db
+
+on_postgresql = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL-only behaviour")
+
+RENNES = (48.1119, -1.6809)
+
+
+def names(outcome):
+    return [service.name for service in outcome.queryset]
+
+
+@pytest.fixture
+def directory():
+    housing = DomainFactory(code="logement-hebergement", label="Logement et hébergement")
+    emergency = DomainFactory(code="hebergement-urgence", label="Hébergement d'urgence", parent=housing)
+    health = DomainFactory(code="sante", label="Santé")
+    cpas = OrganisationFactory(name="CPAS de Liège")
+    return {
+        "shelter": ServiceFactory(
+            name="Accueil de nuit",
+            organisation=OrganisationFactory(name="Association Le Relais"),
+            domains=[emergency],
+        ),
+        "cpas": ServiceFactory(name="Service social général", organisation=cpas, domains=[health]),
+        "clinic": ServiceFactory(
+            name="Consultation infirmière",
+            description="Soins et hébergement temporaire possibles.",
+            domains=[health],
+        ),
+    }
+
+
+def test_words_match_accent_and_case_insensitively(directory):
+    assert "Accueil de nuit" in names(search_services(SearchParams(text="hebergement")))
+    assert "Accueil de nuit" in names(search_services(SearchParams(text="HÉBERGEMENT d'URGENCE")))
+    assert names(search_services(SearchParams(text="cpas"))) == ["Service social général"]
+    assert names(search_services(SearchParams(text="CPAS liège"))) == ["Service social général"]
+
+
+def test_names_and_domains_rank_above_descriptions(directory):
+    assert names(search_services(SearchParams(text="hébergement"))) == [
+        "Accueil de nuit",
+        "Consultation infirmière",
+    ]
+
+
+def test_last_word_matches_as_a_prefix_while_typing(directory):
+    assert names(search_services(SearchParams(text="consult"))) == ["Consultation infirmière"]
+
+
+def test_every_word_must_match(directory):
+    assert names(search_services(SearchParams(text="cpas nuit"))) == []
+
+
+def test_index_follows_writes(directory):
+    shelter = directory["shelter"]
+    shelter.name = "Halte de jour"
+    shelter.save()
+    assert names(search_services(SearchParams(text="halte"))) == ["Halte de jour"]
+    shelter.organisation.name = "Fondation Abri"
+    shelter.organisation.save()
+    assert names(search_services(SearchParams(text="abri"))) == ["Halte de jour"]
+    shelter.domains.clear()
+    assert "Halte de jour" not in names(search_services(SearchParams(text="urgence")))
+    shelter.delete()
+    assert names(search_services(SearchParams(text="halte"))) == []
+
+
+def test_rebuild_search_index_is_idempotent(directory):
+    rebuild_search_index()
+    rebuild_search_index()
+    assert names(search_services(SearchParams(text="cpas"))) == ["Service social général"]
+
+
+def test_radius_keeps_a_service_25_km_away_at_50_km_not_at_20(directory):
+    # 0.2248 degrees of latitude north of Rennes is 25 km.
+    far = ServiceFactory(name="Service à 25 km", latitude=RENNES[0] + 0.2248, longitude=RENNES[1])
+    near = ServiceFactory(name="Service à Rennes", latitude=RENNES[0], longitude=RENNES[1])
+    Service.objects.exclude(pk__in=[far.pk, near.pk]).update(latitude=None, longitude=None)
+
+    at_50 = list(
+        search_services(SearchParams(latitude=RENNES[0], longitude=RENNES[1], radius_km=50)).queryset
+    )
+    at_20 = list(
+        search_services(SearchParams(latitude=RENNES[0], longitude=RENNES[1], radius_km=20)).queryset
+    )
+
+    assert [s.name for s in at_50] == ["Service à Rennes", "Service à 25 km"]
+    assert at_50[1].distance_km == pytest.approx(25.0, abs=0.1)
+    assert [s.name for s in at_20] == ["Service à Rennes"]
+
+
+@on_postgresql
+def test_a_typo_is_corrected_from_the_directorys_vocabulary(directory):
+    rebuild_search_index()
+    outcome = search_services(SearchParams(text="hébergment urgence"))
+    assert names(outcome)[0] == "Accueil de nuit"
+    assert outcome.corrections == {"hebergment": "hebergement"}
