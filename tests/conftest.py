@@ -38,6 +38,12 @@ def fail_on_unknown_template_variables(request, settings):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    # Password checks stay real, in microseconds instead of half a second each.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _no_axes_lockout_between_tests(settings):
     # Each test starts with a clean brute-force counter; the lockout itself has its own test.
     settings.AXES_FAILURE_LIMIT = 5
