@@ -28,20 +28,27 @@ def resolve_place(text):
     return candidates[0], candidates[1:]
 
 
+def group_domain_checkboxes(bound_field):
+    """Checkboxes of a Domain multiple-choice field grouped under their catégorie.
+
+    Returns [(category checkbox, [thématique checkboxes])], both sorted by label.
+    """
+    categories, children = {}, {}
+    for checkbox in bound_field:
+        domain = checkbox.data["value"].instance
+        if domain.parent_id is None:
+            categories[domain.pk] = (domain.label, checkbox)
+        else:
+            children.setdefault(domain.parent_id, []).append((domain.label, checkbox))
+    return [
+        (checkbox, [child for _, child in sorted(children.get(pk, []), key=lambda item: item[0])])
+        for pk, (_, checkbox) in sorted(categories.items(), key=lambda item: item[1][0])
+    ]
+
+
 class ServiceSearchForm(forms.Form):
     def domain_groups(self):
-        """The thématiques checkboxes grouped under their catégorie: [(category box, [thématique boxes])]."""
-        categories, children = {}, {}
-        for checkbox in self["thematiques"]:
-            domain = checkbox.data["value"].instance
-            if domain.parent_id is None:
-                categories[domain.pk] = (domain.label, checkbox)
-            else:
-                children.setdefault(domain.parent_id, []).append((domain.label, checkbox))
-        return [
-            (checkbox, [child for _, child in sorted(children.get(pk, []), key=lambda item: item[0])])
-            for pk, (_, checkbox) in sorted(categories.items(), key=lambda item: item[1][0])
-        ]
+        return group_domain_checkboxes(self["thematiques"])
 
     def clean(self):
         cleaned = super().clean()

@@ -168,7 +168,7 @@ def _active_filters(data, params):
 @require_GET
 def commune_suggestions(request):
     """<option>s for the place field's datalist (htmx), by postcode or name prefix."""
-    text = (request.GET.get("lieu") or "").strip()
+    text = (request.GET.get("lieu") or request.GET.get("place") or "").strip()
     communes = []
     if len(text) >= 2:
         queryset = Commune.objects.filter(latitude__isnull=False)

@@ -182,3 +182,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# Referrals and cases.
+SITE_URL = env.str("DJANGO_SITE_URL", default="http://127.0.0.1:8000")
+REFERRAL_EXPIRY_DAYS = env.int("REFERRAL_EXPIRY_DAYS", default=15)
+REFERRAL_REMINDER_DAYS_BEFORE = env.int("REFERRAL_REMINDER_DAYS_BEFORE", default=3)
+CASE_RETENTION_MONTHS = env.int("CASE_RETENTION_MONTHS", default=24)
+
+# ReferralStatistic's unique constraint treats NULLs as equal: PostgreSQL enforces it; SQLite cannot, and
+# cases_purge merges rows itself anyway.
+SILENCED_SYSTEM_CHECKS = ["models.W047"]

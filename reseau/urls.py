@@ -16,5 +16,6 @@ urlpatterns = [
     ),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("partners.urls")),
+    path("", include("referrals.urls")),
     path("admin/", admin.site.urls),
 ]

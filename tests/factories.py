@@ -157,3 +157,54 @@ class MembershipFactory(DjangoModelFactory):
     convention = factory.SubFactory(ConventionFactory)
     service = factory.SubFactory(ServiceFactory)
     joined_on = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=300))
+
+
+class CaseFactory(DjangoModelFactory):
+    class Meta:
+        model = "referrals.Case"
+        skip_postgeneration_save = True
+
+    service = factory.SubFactory(ServiceFactory)
+    commune = factory.SubFactory(CommuneFactory)
+
+    @factory.post_generation
+    def needs(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.needs.set(extracted)
+
+    class Params:
+        closed = factory.Trait(status="closed", closed_at=factory.LazyFunction(timezone.now))
+
+
+class ReferralFactory(DjangoModelFactory):
+    """A referral in the given status, built through the real transitions (the status field is protected)."""
+
+    class Meta:
+        model = "referrals.Referral"
+        skip_postgeneration_save = True
+
+    case = factory.SubFactory(CaseFactory)
+    service = factory.SubFactory(ServiceFactory)
+    classification = "no_partner"
+
+    @factory.post_generation
+    def needs(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.needs.set(extracted)
+
+    @factory.post_generation
+    def to(obj, create, extracted, **kwargs):
+        """``ReferralFactory(to="accepted")``: walks the life-cycle up to that status."""
+        if not create or not extracted or extracted == "draft":
+            return
+        paths = {
+            "sent": ["send"],
+            "accepted": ["send", "accept"],
+            "refused": ["send", ("refuse", {"reason": "full"})],
+            "completed": ["send", "accept", "complete"],
+            "cancelled": ["cancel"],
+            "expired": ["send", "expire"],
+        }
+        for step in paths[extracted]:
+            name, extra = step if isinstance(step, tuple) else (step, {})
+            getattr(obj, name)(by=None, **extra)

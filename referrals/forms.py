@@ -1,0 +1,100 @@
+from django import forms
+
+from partners.filters import group_domain_checkboxes, resolve_place
+from partners.models import Domain, Public
+
+from .enums import OffConventionReason, RefusalReason
+from .models import Case
+
+NOTES_WARNING = (
+    "N'inscrivez aucune donnée identifiante : ni nom, ni prénom, ni date de naissance, ni adresse, "
+    "ni numéro de sécurité sociale. Décrivez la situation, pas la personne."
+)
+
+
+class DomainsField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, domain):
+        return domain.label
+
+
+class CaseForm(forms.ModelForm):
+    needs = DomainsField(
+        label="Besoins",
+        queryset=Domain.objects.active().select_related("parent"),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Indiquez au moins un besoin."},
+    )
+    place = forms.CharField(
+        label="Lieu de vie (code postal ou commune)",
+        max_length=100,
+        error_messages={"required": "Indiquez le lieu de vie : un code postal ou une commune."},
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "list": "communes-suggestions",
+                "placeholder": "ex. 35000 ou Rennes",
+            }
+        ),
+    )
+    publics = forms.ModelMultipleChoiceField(
+        label="Publics", queryset=Public.objects.active(), widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    class Meta:
+        model = Case
+        fields = ["reference", "needs", "radius_km", "publics", "notes"]
+        widgets = {
+            "notes": forms.Textarea(attrs={"rows": 4}),
+            "radius_km": forms.Select(
+                choices=[(5, "5 km"), (10, "10 km"), (20, "20 km"), (50, "50 km"), (100, "100 km")]
+            ),
+        }
+        help_texts = {"notes": NOTES_WARNING}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.commune_id and not self.is_bound:
+            self.initial["place"] = f"{self.instance.commune.name} ({self.instance.commune.department})"
+
+    def clean_place(self):
+        place = self.cleaned_data["place"].strip()
+        self.commune = None
+        if place:
+            self.commune, _ = resolve_place(place)
+            if self.commune is None:
+                raise forms.ValidationError(
+                    "Lieu inconnu : saisissez un code postal (ex. 35000) ou un nom de commune."
+                )
+        return place
+
+    def save(self, commit=True):
+        self.instance.commune = self.commune
+        return super().save(commit)
+
+    def domain_groups(self):
+        return group_domain_checkboxes(self["needs"])
+
+
+class RefusalForm(forms.Form):
+    reason = forms.ChoiceField(label="Motif du refus", choices=[("", "— Choisir —"), *RefusalReason.choices])
+    details = forms.CharField(
+        label="Précisions", required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("reason") == RefusalReason.OTHER and not cleaned.get("details", "").strip():
+            self.add_error("details", "Motif « Autre » : précisez-le en quelques mots.")
+        return cleaned
+
+
+class CommentForm(forms.Form):
+    comment = forms.CharField(
+        label="Commentaire (facultatif)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+REASON_CHOICES = [("", "— Choisir le motif —"), *OffConventionReason.choices]

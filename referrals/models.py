@@ -1,0 +1,375 @@
+import secrets
+from functools import wraps
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_fsm import ConcurrentTransition, ConcurrentTransitionMixin, FSMField, transition
+
+from partners.models import Convention, Domain, Public, Service
+
+from .enums import CaseStatus, Classification, OffConventionReason, ReferralStatus, RefusalReason
+
+_REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud on the phone
+
+
+def generate_case_reference():
+    """A pseudonymous reference, e.g. "S-2611-7K3Q": year-month and four random characters."""
+    suffix = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(4))
+    return f"S-{timezone.localdate():%y%m}-{suffix}"
+
+
+def _choices_check(field, choices_class, name):
+    return models.CheckConstraint(condition=Q(**{f"{field}__in": choices_class.values}), name=name)
+
+
+class CaseQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """A case belongs to the worker's service: colleagues see it, nobody else does."""
+        if not user.is_authenticated or not user.service_id:
+            return self.none()
+        return self.filter(service_id=user.service_id)
+
+    def open(self):
+        return self.filter(status=CaseStatus.OPEN)
+
+    def purgeable(self, before):
+        return self.filter(status=CaseStatus.CLOSED, closed_at__lt=before)
+
+
+class Case(models.Model):
+    """A person's situation, pseudonymous: needs, place and publics — never a name or a national number."""
+
+    service = models.ForeignKey(
+        Service, verbose_name="service référent", on_delete=models.PROTECT, related_name="cases"
+    )
+    reference = models.CharField(
+        "référence",
+        max_length=30,
+        default=generate_case_reference,
+        help_text="Référence pseudonyme : ni nom, ni date de naissance, ni numéro national.",
+    )
+    needs = models.ManyToManyField(Domain, verbose_name="besoins", related_name="cases")
+    commune = models.ForeignKey(
+        "partners.Commune",
+        verbose_name="commune",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    radius_km = models.PositiveSmallIntegerField("rayon de recherche (km)", default=20)
+    publics = models.ManyToManyField(Public, verbose_name="publics", blank=True, related_name="cases")
+    notes = models.TextField("notes", blank=True)
+    status = models.CharField("statut", max_length=10, choices=CaseStatus, default=CaseStatus.OPEN)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="créée par",
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField("créée le", default=timezone.now)
+    updated_at = models.DateTimeField("modifiée le", auto_now=True)
+    closed_at = models.DateTimeField("clôturée le", null=True, blank=True)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "situation"
+        verbose_name_plural = "situations"
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["service", "status", "-created_at"], name="case_service_status_idx"),
+            models.Index(fields=["status", "closed_at"], name="case_status_closed_idx"),
+        ]
+        constraints = [
+            _choices_check("status", CaseStatus, "case_status_valid"),
+            models.UniqueConstraint(
+                fields=["service", "reference"], name="case_reference_unique_per_service"
+            ),
+            models.CheckConstraint(
+                condition=Q(status=CaseStatus.OPEN, closed_at__isnull=True)
+                | Q(status=CaseStatus.CLOSED, closed_at__isnull=False),
+                name="case_closed_at_matches_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(radius_km__gte=1, radius_km__lte=200), name="case_radius_range"
+            ),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    @property
+    def is_open(self):
+        return self.status == CaseStatus.OPEN
+
+
+# --- Referrals ------------------------------------------------------------------------------------
+
+SENT_STATUSES = [
+    ReferralStatus.SENT,
+    ReferralStatus.ACCEPTED,
+    ReferralStatus.REFUSED,
+    ReferralStatus.COMPLETED,
+    ReferralStatus.EXPIRED,
+]
+PENDING_STATUSES = [ReferralStatus.DRAFT, ReferralStatus.SENT, ReferralStatus.ACCEPTED]
+
+
+class ReferralQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """Referrals a user may see: sent by their service, or received by it."""
+        if not user.is_authenticated or not user.service_id:
+            return self.none()
+        return self.filter(Q(case__service_id=user.service_id) | Q(service_id=user.service_id))
+
+    def incoming_for(self, user):
+        if not user.is_authenticated or not user.service_id:
+            return self.none()
+        return self.filter(service_id=user.service_id).exclude(status=ReferralStatus.DRAFT)
+
+    def pending(self):
+        return self.filter(status__in=PENDING_STATUSES)
+
+    def unanswered_since(self, moment):
+        return self.filter(status=ReferralStatus.SENT, sent_at__lt=moment)
+
+
+def logged_transition(method):
+    """Runs a django-fsm transition under a row lock and records it as a ReferralEvent.
+
+    The row is locked (SELECT … FOR UPDATE) and its status compared with ours: a referral answered
+    meanwhile by someone else raises ConcurrentTransition instead of being overwritten.
+    """
+
+    @wraps(method)
+    def wrapper(self, *, by=None, comment="", **kwargs):
+        with transaction.atomic():
+            current = (
+                type(self)
+                .objects.select_for_update()
+                .filter(pk=self.pk)
+                .values_list("status", flat=True)
+                .first()
+            )
+            if current != self.status:
+                raise ConcurrentTransition("Cette orientation a été modifiée entre-temps.")
+            source = self.status
+            method(self, by=by, comment=comment, **kwargs)
+            self.save()
+            ReferralEvent.objects.create(
+                referral=self, actor=by, from_status=source, to_status=self.status, comment=comment
+            )
+
+    return wrapper
+
+
+class Referral(ConcurrentTransitionMixin, models.Model):
+    """A case sent to one service for some of its needs."""
+
+    case = models.ForeignKey(
+        Case, verbose_name="situation", on_delete=models.CASCADE, related_name="referrals"
+    )
+    service = models.ForeignKey(
+        Service,
+        verbose_name="service destinataire",
+        on_delete=models.PROTECT,
+        related_name="incoming_referrals",
+    )
+    needs = models.ManyToManyField(Domain, verbose_name="besoins couverts", related_name="referrals")
+    status = FSMField(
+        "statut", max_length=20, choices=ReferralStatus.choices, default=ReferralStatus.DRAFT, protected=True
+    )
+
+    # Snapshot taken at creation, on the server: later changes to conventions do not rewrite it.
+    classification = models.CharField("classement", max_length=20, choices=Classification)
+    convention = models.ForeignKey(
+        Convention,
+        verbose_name="convention",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals",
+    )
+    off_convention_reason = models.CharField(
+        "motif hors convention", max_length=30, choices=OffConventionReason, blank=True
+    )
+    off_convention_details = models.TextField("précisions sur le motif", blank=True)
+
+    refusal_reason = models.CharField("motif du refus", max_length=20, choices=RefusalReason, blank=True)
+    refusal_details = models.TextField("précisions sur le refus", blank=True)
+
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="orienté par",
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField("créée le", default=timezone.now)
+    sent_at = models.DateTimeField("envoyée le", null=True, blank=True)
+    answered_at = models.DateTimeField("réponse le", null=True, blank=True)
+    closed_at = models.DateTimeField("close le", null=True, blank=True)
+    reminder_sent_at = models.DateTimeField("relance envoyée le", null=True, blank=True)
+
+    objects = ReferralQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "orientation"
+        verbose_name_plural = "orientations"
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["service", "status", "-created_at"], name="referral_inbox_idx"),
+            models.Index(fields=["status", "sent_at"], name="referral_status_sent_idx"),
+            models.Index(fields=["classification", "created_at"], name="referral_classification_idx"),
+        ]
+        constraints = [
+            _choices_check("status", ReferralStatus, "referral_status_valid"),
+            _choices_check("classification", Classification, "referral_classification_valid"),
+            models.CheckConstraint(
+                condition=~Q(classification=Classification.IN_CONVENTION) | Q(convention__isnull=False),
+                name="referral_in_convention_has_convention",
+            ),
+            models.CheckConstraint(
+                condition=~Q(classification=Classification.OFF_CONVENTION) | ~Q(off_convention_reason=""),
+                name="referral_off_convention_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(off_convention_reason="")
+                | Q(off_convention_reason__in=OffConventionReason.values),
+                name="referral_off_convention_reason_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(off_convention_reason=OffConventionReason.OTHER) | ~Q(off_convention_details=""),
+                name="referral_other_reason_has_details",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ReferralStatus.REFUSED) | ~Q(refusal_reason=""),
+                name="referral_refused_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=SENT_STATUSES) | Q(sent_at__isnull=False),
+                name="referral_sent_has_sent_at",
+            ),
+            models.UniqueConstraint(
+                fields=["case", "service"],
+                condition=Q(status__in=PENDING_STATUSES),
+                name="referral_one_pending_per_case_and_service",
+                violation_error_message="Une orientation est déjà en cours vers ce service pour cette situation.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.case} → {self.service}"
+
+    @property
+    def is_flagged(self):
+        return self.classification == Classification.OFF_CONVENTION
+
+    # Transitions: each one is the only way to change the status (the field is protected).
+
+    @logged_transition
+    @transition(field=status, source=ReferralStatus.DRAFT, target=ReferralStatus.SENT)
+    def send(self, *, by=None, comment=""):
+        self.sent_at = timezone.now()
+
+    @logged_transition
+    @transition(field=status, source=ReferralStatus.SENT, target=ReferralStatus.ACCEPTED)
+    def accept(self, *, by=None, comment=""):
+        self.answered_at = timezone.now()
+
+    @logged_transition
+    @transition(field=status, source=ReferralStatus.SENT, target=ReferralStatus.REFUSED)
+    def refuse(self, *, by=None, comment="", reason="", details=""):
+        if reason not in RefusalReason.values:
+            raise ValueError("Un motif de refus est obligatoire.")
+        self.refusal_reason, self.refusal_details = reason, details
+        self.answered_at = timezone.now()
+
+    @logged_transition
+    @transition(field=status, source=ReferralStatus.ACCEPTED, target=ReferralStatus.COMPLETED)
+    def complete(self, *, by=None, comment=""):
+        self.closed_at = timezone.now()
+
+    @logged_transition
+    @transition(
+        field=status,
+        source=[ReferralStatus.DRAFT, ReferralStatus.SENT, ReferralStatus.ACCEPTED],
+        target=ReferralStatus.CANCELLED,
+    )
+    def cancel(self, *, by=None, comment=""):
+        self.closed_at = timezone.now()
+
+    @logged_transition
+    @transition(field=status, source=ReferralStatus.SENT, target=ReferralStatus.EXPIRED)
+    def expire(self, *, by=None, comment=""):
+        self.closed_at = timezone.now()
+
+
+class ReferralEvent(models.Model):
+    """One transition of a referral: who, when, from, to, and an optional comment."""
+
+    referral = models.ForeignKey(
+        Referral, verbose_name="orientation", on_delete=models.CASCADE, related_name="events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="par",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    at = models.DateTimeField("le", default=timezone.now)
+    from_status = models.CharField("de", max_length=20, choices=ReferralStatus)
+    to_status = models.CharField("vers", max_length=20, choices=ReferralStatus)
+    comment = models.TextField("commentaire", blank=True)
+
+    class Meta:
+        verbose_name = "événement d'orientation"
+        verbose_name_plural = "événements d'orientation"
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["referral", "at"], name="referral_event_idx")]
+
+    def __str__(self):
+        return f"{self.get_from_status_display()} → {self.get_to_status_display()}"
+
+
+class ReferralStatistic(models.Model):
+    """Aggregate counts that survive the purge of closed cases (insight keeps its history)."""
+
+    month = models.DateField("mois")
+    sender_service = models.ForeignKey(Service, on_delete=models.SET_NULL, null=True, related_name="+")
+    target_service = models.ForeignKey(Service, on_delete=models.SET_NULL, null=True, related_name="+")
+    domain = models.ForeignKey(Domain, on_delete=models.SET_NULL, null=True, related_name="+")
+    department = models.CharField("département", max_length=3, blank=True)
+    classification = models.CharField("classement", max_length=20, choices=Classification)
+    final_status = models.CharField("statut final", max_length=20, choices=ReferralStatus)
+    off_convention_reason = models.CharField(max_length=30, choices=OffConventionReason, blank=True)
+    count = models.PositiveIntegerField("nombre", default=0)
+
+    class Meta:
+        verbose_name = "statistique d'orientations"
+        verbose_name_plural = "statistiques d'orientations"
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "month",
+                    "sender_service",
+                    "target_service",
+                    "domain",
+                    "department",
+                    "classification",
+                    "final_status",
+                    "off_convention_reason",
+                ],
+                name="referral_statistic_unique",
+                nulls_distinct=False,
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.classification} {self.final_status}: {self.count}"
