@@ -26,6 +26,7 @@ from .services import (
 )
 
 ROUTING_RADII = [5, 10, 20, 50, 100]
+MAX_ADVANTAGES_SHOWN = 6
 
 
 def worker_required(view):
@@ -204,10 +205,19 @@ def case_routing(request, pk):
         }
         for proposal in result.proposals
     ]
-    advantages = [
-        {"advantage": a, "service": result.services[a.outside.id], "need": result.needs[a.need]}
-        for a in result.advantages
-    ]
+    # The strongest note per need and kind is enough to make the point; more would bury the proposals.
+    advantages, seen = [], set()
+    for advantage in result.advantages:
+        if (advantage.need, advantage.kind) in seen or len(advantages) >= MAX_ADVANTAGES_SHOWN:
+            continue
+        seen.add((advantage.need, advantage.kind))
+        advantages.append(
+            {
+                "advantage": advantage,
+                "service": result.services[advantage.outside.id],
+                "need": result.needs[advantage.need],
+            }
+        )
     return render(
         request,
         "referrals/case_routing.html",

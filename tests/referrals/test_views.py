@@ -92,3 +92,45 @@ def test_case_page_query_count_does_not_grow(client_for, referral, django_assert
         ReferralFactory(case=referral.case, needs=[DomainFactory()], to="sent")
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert worker.get(url).status_code == 200
+
+
+def test_worker_creates_a_case_sees_proposals_and_refers_with_a_reason(client_for):
+    from partners.models import Service
+    from tests.factories import CommuneFactory, ConventionFactory, MembershipFactory, ServiceFactory
+
+    rennes = CommuneFactory(
+        insee_code="35238", name="Rennes", latitude=48.1119, longitude=-1.6809, postcodes=["35000"]
+    )
+    food = DomainFactory(label="Aide alimentaire")
+    worker = UserFactory(worker=True)
+    convention = ConventionFactory()
+    MembershipFactory(convention=convention, service=worker.service)
+    partner = ServiceFactory(name="Épicerie partenaire", domains=[food], latitude=48.30, longitude=-1.6809)
+    MembershipFactory(convention=convention, service=partner)
+    outside = ServiceFactory(name="Épicerie voisine", domains=[food], latitude=48.1119, longitude=-1.6809)
+    Service.objects.filter(pk=worker.service_id).update(latitude=None, longitude=None)
+    client = client_for(worker)
+
+    response = client.post(
+        reverse("referrals:case_create"),
+        {"reference": "S-TEST-1", "needs": [food.pk], "place": "35000", "radius_km": 50},
+    )
+    case = worker.service.cases.get()
+    assert response["Location"] == reverse("referrals:case_routing", args=[case.pk])
+    assert case.commune == rennes
+
+    routing = client.get(response["Location"])
+    content = routing.content.decode()
+    assert routing.status_code == 200
+    assert "Épicerie partenaire" in content and "Hors convention mais plus proche" in content
+
+    url = reverse("referrals:case_refer", args=[case.pk])
+    review = client.post(url, {"services": [outside.pk]})
+    assert review.status_code == 200 and "Hors convention" in review.content.decode()
+    missing_reason = client.post(url, {"services": [outside.pk], "confirm": "1"})
+    assert missing_reason.status_code == 400
+    assert not Referral.objects.exists()
+    done = client.post(url, {"services": [outside.pk], "confirm": "1", f"reason_{outside.pk}": "closer"})
+    assert done.status_code == 302
+    referral = Referral.objects.get()
+    assert (referral.classification, referral.off_convention_reason) == ("off_convention", "closer")
