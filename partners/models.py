@@ -13,7 +13,8 @@ from .enums import CapacityStatus, ConventionStatus, LegalKind, MembershipRole, 
 from .text import normalize
 
 
-def _choices_check(field, choices_class, name):
+def choices_check(field, choices_class, name):
+    """The database side of ``choices``: forms check them, the database does not by itself."""
     return models.CheckConstraint(condition=Q(**{f"{field}__in": choices_class.values}), name=name)
 
 
@@ -220,7 +221,7 @@ class Organisation(models.Model):
         ordering = ["name"]
         indexes = [models.Index(fields=["name"], name="organisation_name_idx")]
         constraints = [
-            _choices_check("legal_kind", LegalKind, "organisation_legal_kind_valid"),
+            choices_check("legal_kind", LegalKind, "organisation_legal_kind_valid"),
             models.CheckConstraint(
                 condition=Q(siret="") | Q(siret__regex=r"^[0-9]{14}$"), name="organisation_siret_format"
             ),
@@ -336,8 +337,8 @@ class Service(models.Model):
             models.Index(fields=["name"], name="service_name_idx"),
         ]
         constraints = [
-            _choices_check("capacity_status", CapacityStatus, "service_capacity_status_valid"),
-            _choices_check("referral_mode", ReferralMode, "service_referral_mode_valid"),
+            choices_check("capacity_status", CapacityStatus, "service_capacity_status_valid"),
+            choices_check("referral_mode", ReferralMode, "service_referral_mode_valid"),
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True, longitude__isnull=True)
                 | Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180),
@@ -458,7 +459,7 @@ class Convention(models.Model):
             models.Index(fields=["status", "valid_from", "valid_until"], name="convention_validity_idx")
         ]
         constraints = [
-            _choices_check("status", ConventionStatus, "convention_status_valid"),
+            choices_check("status", ConventionStatus, "convention_status_valid"),
             models.CheckConstraint(
                 condition=Q(valid_until__isnull=True) | Q(valid_until__gte=models.F("valid_from")),
                 name="convention_valid_until_after_valid_from",
@@ -517,7 +518,7 @@ class ConventionMembership(models.Model):
             models.Index(fields=["service", "joined_on", "left_on"], name="membership_service_dates_idx")
         ]
         constraints = [
-            _choices_check("role", MembershipRole, "membership_role_valid"),
+            choices_check("role", MembershipRole, "membership_role_valid"),
             models.CheckConstraint(
                 condition=Q(left_on__isnull=True) | Q(left_on__gt=models.F("joined_on")),
                 name="membership_left_after_joined",

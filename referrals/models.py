@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, ConcurrentTransitionMixin, FSMField, transition
 
-from partners.models import Convention, Domain, Public, Service
+from partners.models import Convention, Domain, Public, Service, choices_check
 
 from .enums import CaseStatus, Classification, OffConventionReason, ReferralStatus, RefusalReason
 
@@ -18,10 +18,6 @@ def generate_case_reference():
     """A pseudonymous reference, e.g. "S-2611-7K3Q": year-month and four random characters."""
     suffix = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(4))
     return f"S-{timezone.localdate():%y%m}-{suffix}"
-
-
-def _choices_check(field, choices_class, name):
-    return models.CheckConstraint(condition=Q(**{f"{field}__in": choices_class.values}), name=name)
 
 
 class CaseQuerySet(models.QuerySet):
@@ -85,7 +81,7 @@ class Case(models.Model):
             models.Index(fields=["status", "closed_at"], name="case_status_closed_idx"),
         ]
         constraints = [
-            _choices_check("status", CaseStatus, "case_status_valid"),
+            choices_check("status", CaseStatus, "case_status_valid"),
             models.UniqueConstraint(
                 fields=["service", "reference"], name="case_reference_unique_per_service"
             ),
@@ -227,8 +223,8 @@ class Referral(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["classification", "created_at"], name="referral_classification_idx"),
         ]
         constraints = [
-            _choices_check("status", ReferralStatus, "referral_status_valid"),
-            _choices_check("classification", Classification, "referral_classification_valid"),
+            choices_check("status", ReferralStatus, "referral_status_valid"),
+            choices_check("classification", Classification, "referral_classification_valid"),
             models.CheckConstraint(
                 condition=~Q(classification=Classification.IN_CONVENTION) | Q(convention__isnull=False),
                 name="referral_in_convention_has_convention",
