@@ -5,6 +5,7 @@ import re
 import django_filters
 from django import forms
 
+from .checkboxes import checkboxes, domain_groups
 from .models import AccessMode, Commune, Domain, Language, Public
 
 RADIUS_CHOICES = [(5, "5 km"), (10, "10 km"), (20, "20 km"), (50, "50 km")]
@@ -28,27 +29,15 @@ def resolve_place(text):
     return candidates[0], candidates[1:]
 
 
-def group_domain_checkboxes(bound_field):
-    """Checkboxes of a Domain multiple-choice field grouped under their catégorie.
-
-    Returns [(category checkbox, [thématique checkboxes])], both sorted by label.
-    """
-    categories, children = {}, {}
-    for checkbox in bound_field:
-        domain = checkbox.data["value"].instance
-        if domain.parent_id is None:
-            categories[domain.pk] = (domain.label, checkbox)
-        else:
-            children.setdefault(domain.parent_id, []).append((domain.label, checkbox))
-    return [
-        (checkbox, [child for _, child in sorted(children.get(pk, []), key=lambda item: item[0])])
-        for pk, (_, checkbox) in sorted(categories.items(), key=lambda item: item[1][0])
-    ]
-
-
 class ServiceSearchForm(forms.Form):
     def domain_groups(self):
-        return group_domain_checkboxes(self["thematiques"])
+        return domain_groups(self["thematiques"])
+
+    def public_boxes(self):
+        return checkboxes(self["publics"])
+
+    def access_mode_boxes(self):
+        return checkboxes(self["accueil"])
 
     def clean(self):
         cleaned = super().clean()

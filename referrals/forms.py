@@ -1,6 +1,7 @@
 from django import forms
 
-from partners.filters import group_domain_checkboxes, resolve_place
+from partners.checkboxes import checkboxes, domain_groups
+from partners.filters import resolve_place
 from partners.models import Domain, Public
 
 from .enums import OffConventionReason, RefusalReason
@@ -72,7 +73,10 @@ class CaseForm(forms.ModelForm):
         return super().save(commit)
 
     def domain_groups(self):
-        return group_domain_checkboxes(self["needs"])
+        return domain_groups(self["needs"])
+
+    def public_boxes(self):
+        return checkboxes(self["publics"])
 
 
 class RefusalForm(forms.Form):

@@ -213,3 +213,18 @@ def test_commune_suggestions_by_prefix_and_postcode(client_for, worker, rennes):
 def test_stale_services_are_flagged_in_results(client_for, worker):
     ServiceFactory(name="Accueil ancien", stale=True)
     assert "À revérifier" in get(client_for(worker), q="accueil").content.decode()
+
+
+def test_ticked_filters_stay_ticked_and_their_group_opens(client_for, worker):
+    housing = DomainFactory(code="logement", label="Logement")
+    shelter = DomainFactory(code="hebergement", label="Hébergement", parent=housing)
+    DomainFactory(code="sante", label="Santé")
+    content = get(client_for(worker), thematiques=[shelter.pk]).content.decode()
+
+    ticked = f'name="thematiques" value="{shelter.pk}" id="id_thematiques_'
+    assert ticked in content
+    box = content[content.index(ticked) :].split(">", 1)[0]
+    assert box.endswith(" checked")
+    assert content.count(" checked>") == 1  # only the ticked thématique, not its catégorie
+    assert '<details class="domain-group" open>\n        <summary>Logement</summary>' in content
+    assert '<details class="domain-group">\n        <summary>Santé</summary>' in content

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from referrals.enums import ReferralStatus
 from referrals.models import Referral
-from tests.factories import CaseFactory, DomainFactory, ReferralFactory, UserFactory
+from tests.factories import CaseFactory, DomainFactory, PublicFactory, ReferralFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -134,3 +134,22 @@ def test_worker_creates_a_case_sees_proposals_and_refers_with_a_reason(client_fo
     assert done.status_code == 302
     referral = Referral.objects.get()
     assert (referral.classification, referral.off_convention_reason) == ("off_convention", "closer")
+
+
+def test_case_edit_form_ticks_the_current_needs_and_publics(client_for):
+    food, debts = DomainFactory(label="Aide alimentaire"), DomainFactory(label="Dettes")
+    youth = PublicFactory(label="Jeunes")
+    case = CaseFactory(needs=[food])
+    case.publics.set([youth])
+    content = (
+        client_for(UserFactory(service=case.service))
+        .get(reverse("referrals:case_update", args=[case.pk]))
+        .content.decode()
+    )
+
+    def is_ticked(name, pk):
+        start = content.index(f'name="{name}" value="{pk}"')
+        return content[start:].split(">", 1)[0].endswith(" checked")
+
+    assert is_ticked("needs", food.pk) and not is_ticked("needs", debts.pk)
+    assert is_ticked("publics", youth.pk)
