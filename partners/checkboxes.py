@@ -8,6 +8,8 @@ and keep Django's ids (``id_<field>_<index>``), so labels, tests and error links
 
 from dataclasses import dataclass, field
 
+from django.utils.html import format_html
+
 
 @dataclass(frozen=True)
 class Checkbox:
@@ -17,6 +19,17 @@ class Checkbox:
     label: str
     checked: bool
     instance: object = None
+
+    @property
+    def tag(self):
+        """The <input>, built here: one template variable instead of five per box."""
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" id="{}"{}>',
+            self.name,
+            self.value,
+            self.id,
+            " checked" if self.checked else "",
+        )
 
 
 @dataclass(frozen=True)

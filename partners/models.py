@@ -331,9 +331,16 @@ class Service(models.Model):
         verbose_name_plural = "services"
         ordering = ["name"]
         indexes = [
-            models.Index(fields=["latitude", "longitude"], name="service_coordinates_idx"),
+            # The search's bounding box reads active services' coordinates from the index alone.
+            models.Index(
+                fields=["latitude", "longitude"],
+                include=["id", "capacity_status"],
+                condition=Q(is_active=True),
+                name="service_active_coordinates_idx",
+            ),
             models.Index(fields=["capacity_status"], name="service_capacity_idx"),
-            models.Index(fields=["verified_on"], name="service_verified_on_idx"),
+            # Plus, created by migration 0004 (NULLS LAST is PostgreSQL syntax), the search's order when it
+            # does not rank: (verified_on DESC NULLS LAST, name, id) WHERE is_active.
             models.Index(fields=["name"], name="service_name_idx"),
         ]
         constraints = [

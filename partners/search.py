@@ -24,6 +24,12 @@ MAX_WORDS = 12
 MIN_CORRECTABLE_LENGTH = 4
 # Trigram similarity under which a "correction" is more likely another word than a typo.
 MIN_SIMILARITY = 0.35
+# Counting and ranking stop here. Ranking 5 000 matches costs ~8 ms on PostgreSQL, all 87 000 services
+# saying "accompagnement" ~70 ms (make bench); past the cap, matches come by distance then freshness,
+# read in index order, and the page says so and invites the worker to narrow the search.
+RESULT_CAP = 5000
+# What a results page shows; the rest of the row (description, vector…) is for the detail page.
+LISTED_FIELDS = ("id", "name", "organisation_id", "commune_id", "capacity_status", "verified_on")
 
 
 @dataclass(frozen=True)
@@ -52,9 +58,15 @@ class SearchParams:
 @dataclass
 class SearchOutcome:
     queryset: QuerySet
-    count: int
+    count: int  # at most RESULT_CAP
     words: list[str] = field(default_factory=list)
     corrections: dict[str, str] = field(default_factory=dict)  # typed word -> word searched instead
+    ranked: bool = False  # ordered by text relevance first (words given, and not too many matches)
+
+    @property
+    def capped(self) -> bool:
+        """More matches than were counted: the count is "more than RESULT_CAP"."""
+        return self.count >= RESULT_CAP
 
     @property
     def corrected_text(self) -> str:
@@ -125,43 +137,50 @@ def _filtered(params: SearchParams) -> QuerySet:
 # --- Text matching, per backend -----------------------------------------------------------------
 
 
-def _postgres_match(queryset: QuerySet, words: list[str]) -> QuerySet:
+def _postgres_tsquery(words: list[str]) -> str:
     # Every word must match; the last one as a prefix, so results follow the user as they type.
-    terms = [f"'{word}'" for word in words[:-1]] + [f"'{words[-1]}':*"]
-    tsquery = " & ".join(terms)
-    rank = RawSQL(
-        "ts_rank_cd('{0.1, 0.2, 0.6, 1.0}', partners_service.search_vector, to_tsquery('french_unaccent', %s), 1)",
-        (tsquery,),
-        output_field=FloatField(),
-    )
-    matches = RawSQL(
-        "partners_service.search_vector @@ to_tsquery('french_unaccent', %s)",
-        (tsquery,),
-        output_field=BooleanField(),
-    )
-    return queryset.filter(matches).annotate(rank=rank)
+    return " & ".join([f"'{word}'" for word in words[:-1]] + [f"'{words[-1]}':*"])
 
 
-def _sqlite_match(queryset: QuerySet, words: list[str]) -> QuerySet:
-    match = " AND ".join(f'"{word}"*' for word in words)
-    # bm25 is lower-is-better: negate so that "rank" sorts descending on both backends.
-    # Column weights: name 10, organisation 8, thématiques 4, description 1.
-    rank = RawSQL(
-        "SELECT -bm25(partners_service_fts, 10.0, 8.0, 4.0, 1.0) FROM partners_service_fts "
-        "WHERE partners_service_fts MATCH %s AND partners_service_fts.rowid = partners_service.id",
-        (match,),
-        output_field=FloatField(),
-    )
-    matching_ids = RawSQL(
-        "SELECT rowid FROM partners_service_fts WHERE partners_service_fts MATCH %s", (match,)
-    )
-    return queryset.filter(pk__in=matching_ids).annotate(rank=rank)
+def _sqlite_match_expression(words: list[str]) -> str:
+    return " AND ".join(f'"{word}"*' for word in words)
 
 
 def _match(queryset: QuerySet, words: list[str]) -> QuerySet:
+    """Only the services whose text contains every word (the last as a prefix)."""
     if connection.vendor == "postgresql":
-        return _postgres_match(queryset, words)
-    return _sqlite_match(queryset, words)
+        matches = RawSQL(
+            "partners_service.search_vector @@ to_tsquery('french_unaccent', %s)",
+            (_postgres_tsquery(words),),
+            output_field=BooleanField(),
+        )
+        return queryset.filter(matches)
+    matching_ids = RawSQL(
+        "SELECT rowid FROM partners_service_fts WHERE partners_service_fts MATCH %s",
+        (_sqlite_match_expression(words),),
+    )
+    return queryset.filter(pk__in=matching_ids)
+
+
+def _annotate_rank(queryset: QuerySet, words: list[str]) -> QuerySet:
+    """Text relevance as ``rank``, higher is better, on both backends."""
+    if connection.vendor == "postgresql":
+        rank = RawSQL(
+            "ts_rank_cd('{0.1, 0.2, 0.6, 1.0}', partners_service.search_vector, "
+            "to_tsquery('french_unaccent', %s), 1)",
+            (_postgres_tsquery(words),),
+            output_field=FloatField(),
+        )
+    else:
+        # bm25 is lower-is-better: negated. Column weights: name 10, organisation 8, thématiques 4,
+        # description 1.
+        rank = RawSQL(
+            "SELECT -bm25(partners_service_fts, 10.0, 8.0, 4.0, 1.0) FROM partners_service_fts "
+            "WHERE partners_service_fts MATCH %s AND partners_service_fts.rowid = partners_service.id",
+            (_sqlite_match_expression(words),),
+            output_field=FloatField(),
+        )
+    return queryset.annotate(rank=rank)
 
 
 def _unmatched_words(words: list[str]) -> list[str]:
@@ -194,25 +213,31 @@ def _closest_word(word: str) -> str | None:
     return row[0] if row and row[0] != word else None
 
 
-def _order(queryset: QuerySet, params: SearchParams, has_text: bool) -> QuerySet:
+def _order(queryset: QuerySet, params: SearchParams, ranked: bool) -> QuerySet:
     ordering = []
-    if has_text:
+    if ranked:
         ordering.append(F("rank").desc())
     if params.has_place:
         ordering.append(F("distance_km").asc())
+    # Without rank or place, this is service_active_freshness_idx's order (migration 0004).
     ordering += [F("verified_on").desc(nulls_last=True), "name", "pk"]
     return queryset.order_by(*ordering)
 
 
+def _capped_count(queryset: QuerySet) -> int:
+    """How many services match, counting no further than RESULT_CAP (a LIMITed subquery)."""
+    return queryset.order_by()[:RESULT_CAP].count()
+
+
 def search_services(params: SearchParams) -> SearchOutcome:
-    """The matching services, ranked, and how many there are; the queryset is lazy (paginate it)."""
+    """The matching services, ordered, and how many there are; the queryset is lazy (paginate it)."""
     words = params.words
-    queryset = _filtered(params)
+    queryset = _filtered(params).only(*LISTED_FIELDS)
     if not words:
-        return SearchOutcome(_order(queryset, params, has_text=False), count=queryset.count())
+        return SearchOutcome(_order(queryset, params, ranked=False), count=_capped_count(queryset))
 
     matched = _match(queryset, words)
-    count = matched.count()
+    count = _capped_count(matched)
     corrections = {}
     if count == 0 and connection.vendor == "postgresql":
         for word in _unmatched_words(words):
@@ -221,7 +246,14 @@ def search_services(params: SearchParams) -> SearchOutcome:
                 corrections[word] = replacement
         if corrections:
             matched = _match(queryset, [corrections.get(word, word) for word in words])
-            count = matched.count()
+            count = _capped_count(matched)
+    ranked = count < RESULT_CAP
+    if ranked:
+        matched = _annotate_rank(matched, [corrections.get(word, word) for word in words])
     return SearchOutcome(
-        _order(matched, params, has_text=True), count=count, words=words, corrections=corrections
+        _order(matched, params, ranked=ranked),
+        count=count,
+        words=words,
+        corrections=corrections,
+        ranked=ranked,
     )

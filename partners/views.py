@@ -132,6 +132,7 @@ def _attach_display_data(services, partner_conventions):
         s.pk: s
         for s in Service.objects.filter(pk__in=[s.pk for s in services])
         .select_related("organisation", "commune")
+        .only("id", "organisation__name", "commune__name")
         .prefetch_related(Prefetch("domains", queryset=Domain.objects.order_by("label")))
     }
     for service in services:

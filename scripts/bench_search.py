@@ -10,13 +10,11 @@ to ``scripts/bench_results.md``.
 Usage::
 
     .venv/bin/python scripts/bench_search.py [--rebuild] [--build-only] [--runs 7]
-        [--no-baseline | --baseline-all] [--no-experiments] [--no-explain]
+        [--no-baseline | --baseline-all] [--no-explain]
 
 ``DATABASE_URL`` defaults to ``postgres://postgres@127.0.0.1:5432/reseau_bench``; the database is
 created if missing, the dataset built if absent (``--rebuild`` drops and recreates the database,
 only if its name contains "bench"). The databases ``test`` and ``test_test`` (CI) are never used.
-Candidate fixes are tried in rolled-back transactions and patched copies: nothing in partners/ or
-templates/ is modified.
 """
 
 import argparse
@@ -881,192 +879,11 @@ def explain(sql_text):
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
-# --- Experiments: candidate fixes, tried in a rolled-back transaction ------------------------------
-#
-# Nothing here changes partners/: the index lives only inside a transaction that is rolled back, the
-# search function is a scratch copy patched into the view, the templates are patched copies of the
-# real ones, served by a loader placed in front of the project's for the duration of the experiment.
-
-FRESHNESS_INDEX = (
-    "CREATE INDEX bench_service_active_freshness ON partners_service "
-    "(verified_on DESC NULLS LAST, name, id) WHERE is_active"
-)
-PLACE_INDEX = (
-    "CREATE INDEX bench_service_active_place ON partners_service "
-    "(latitude, longitude) INCLUDE (id, capacity_status) WHERE is_active"
-)
-INDEXES = [FRESHNESS_INDEX, PLACE_INDEX]
-# Not shown on a result card: left out of the page query, whose rows are sorted (a sort of ~10 000
-# full rows around Paris spills to disk with the default work_mem of 4 MB).
-UNDISPLAYED_FIELDS = ("search_vector", "description", "referral_details", "opening_hours")
-COUNT_CAP = 1000  # count exactly up to this, then "plus de 1 000"
-RANK_WINDOW = 300  # beyond COUNT_CAP matches, rank only the RANK_WINDOW most recently verified ones
-CHECKBOX_INPUT = (
-    '<input type="checkbox" name="{{ VAR.data.name }}" value="{{ VAR.data.value }}" '
-    'id="{{ VAR.data.attrs.id }}"{% if VAR.data.selected %} checked{% endif %}>'
-)
-
-
-def _capped_count(queryset, cap):
-    """Exact up to ``cap``, else ``cap + 1`` (shown as "plus de 1 000"): stops at the cap."""
-    return queryset.order_by()[: cap + 1].count()
-
-
-def scratch_search_services(params, *, count_cap=COUNT_CAP, rank_window=RANK_WINDOW):
-    """partners.search.search_services with three changes: the count stops at ``count_cap``;
-    when there are more matches than that, the ranking runs over the ``rank_window`` most recently
-    verified matches only (ts_rank_cd over 87 000 vectors is what makes a very common word slow);
-    the page query leaves out the columns a result card does not show.
-    """
-    from django.db.models import F
-
-    from partners import search
-
-    words = params.words
-    queryset = search._filtered(params)
-    if not words:
-        return search.SearchOutcome(
-            search._order(queryset, params, has_text=False).defer(*UNDISPLAYED_FIELDS),
-            count=_capped_count(queryset, count_cap),
-        )
-    matched = search._match(queryset, words)
-    count = _capped_count(matched, count_cap)
-    corrections = {}
-    if count == 0:
-        for word in search._unmatched_words(words):
-            replacement = search._closest_word(word)
-            if replacement:
-                corrections[word] = replacement
-        if corrections:
-            matched = search._match(queryset, [corrections.get(word, word) for word in words])
-            count = _capped_count(matched, count_cap)
-    if rank_window and count > count_cap:
-        window = list(
-            matched.order_by(F("verified_on").desc(nulls_last=True), "name", "pk").values_list(
-                "pk", flat=True
-            )[:rank_window]
-        )
-        matched = matched.filter(pk__in=window)
-    return search.SearchOutcome(
-        search._order(matched, params, has_text=True).defer(*UNDISPLAYED_FIELDS),
-        count=count,
-        words=words,
-        corrections=corrections,
-    )
-
-
-def _patched_templates():
-    """The search page and the domain picker with each checkbox's <input> written in the template
-    (same HTML) instead of ``{{ checkbox.tag }}``, which renders a widget template per checkbox."""
-    sources = {}
-    for name, variables in (
-        ("partners/search.html", ("checkbox",)),
-        ("components/domain_picker.html", ("category", "child")),
-    ):
-        text = (ROOT / "templates" / name).read_text(encoding="utf-8")
-        for variable in variables:
-            tag = "{{ " + variable + ".tag }}"
-            assert tag in text, (name, tag)
-            text = text.replace(tag, CHECKBOX_INPUT.replace("VAR", variable))
-        sources[name] = text
-    return sources
-
-
-def template_settings():
-    from django.conf import settings
-
-    base = settings.TEMPLATES[0]
-    options = dict(base.get("OPTIONS", {}))
-    options["loaders"] = [
-        (
-            "django.template.loaders.cached.Loader",
-            [
-                ("django.template.loaders.locmem.Loader", _patched_templates()),
-                "django.template.loaders.filesystem.Loader",
-                "django.template.loaders.app_directories.Loader",
-            ],
-        )
-    ]
-    return [{**base, "APP_DIRS": False, "OPTIONS": options}]
-
-
-EXPERIMENTS = [
-    # (key, description, DDL, scratch search function?, patched templates?)
-    ("now", "nothing changed: re-measured now, to compare under the same load", [], False, False),
-    (
-        "A",
-        "two partial indexes: `(verified_on DESC NULLS LAST, name, id) WHERE is_active` (first page of "
-        "a search without words read in order) and `(latitude, longitude) INCLUDE (id, capacity_status) "
-        "WHERE is_active` (counts around a place from the index alone)",
-        INDEXES,
-        False,
-        False,
-    ),
-    (
-        "B",
-        f'A + `scratch_search_services`: count stopped at {COUNT_CAP} ("plus de 1 000"), beyond that '
-        f"ranking within the {RANK_WINDOW} most recently verified matches, page query without the "
-        "columns a card does not show",
-        INDEXES,
-        True,
-        False,
-    ),
-    ("C", "checkbox `<input>` written in the templates instead of `{{ checkbox.tag }}`", [], False, True),
-    ("D", "all: B + C", INDEXES, True, True),
-]
-
-
-def run_experiments(rows, client, secure, runs, partner_ids):
-    """Time every query through the view with each candidate fix; returns {key: {label: times}}."""
-    from unittest import mock
-
-    from django.db import connection, transaction
-    from django.test.utils import override_settings
-
-    results = {}
-    for key, description, ddl, scratch, templates in EXPERIMENTS:
-        print(f"Experiment {key}: {description}", flush=True)
-        results[key] = {}
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                for statement in ddl:
-                    cursor.execute(statement)
-                if ddl:
-                    cursor.execute("ANALYZE partners_service")
-            with contextlib.ExitStack() as patches:
-                if scratch:
-                    patches.enter_context(
-                        mock.patch("partners.views.search_services", scratch_search_services)
-                    )
-                if templates:
-                    patches.enter_context(override_settings(TEMPLATES=template_settings()))
-                for row in rows:
-                    response = client.get(row["url"], secure=secure)  # warm-up
-                    assert response.status_code == 200, (key, row["label"], response.status_code)
-                    times = []
-                    for _ in range(runs):
-                        start = time.perf_counter()
-                        response = client.get(row["url"], secure=secure)
-                        times.append((time.perf_counter() - start) * 1000)
-                        assert response.status_code == 200, (key, row["label"], response.status_code)
-                    outcome = scratch_search_services(row["params"]) if scratch else None
-                    results[key][row["label"]] = {
-                        "view": times,
-                        "count": outcome.count if outcome else row["count"],
-                    }
-            transaction.set_rollback(True)
-    return results
-
-
-# --- Main ----------------------------------------------------------------------------------------
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rebuild", action="store_true", help="drop and rebuild the bench database")
     parser.add_argument("--runs", type=int, default=7, help="timed runs per query (default 7)")
     parser.add_argument("--baseline-runs", type=int, default=3, help="max timed runs of the naive baseline")
-    parser.add_argument("--experiment-runs", type=int, default=4, help="timed runs per query per fix")
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive ILIKE baseline")
     parser.add_argument(
         "--baseline-all",
@@ -1074,7 +891,6 @@ def main():
         help=f"baseline on every query with words, not {BASELINE_PER_KIND} a kind",
     )
     parser.add_argument("--no-explain", action="store_true", help="skip EXPLAIN ANALYZE of slow kinds")
-    parser.add_argument("--no-experiments", action="store_true", help="skip the candidate fixes")
     parser.add_argument("--services", type=int, default=TARGET_SERVICES, help=argparse.SUPPRESS)
     parser.add_argument("--organisations", type=int, default=TARGET_ORGANISATIONS, help=argparse.SUPPRESS)
     parser.add_argument("--build-only", action="store_true", help="build the dataset, measure nothing")
@@ -1184,10 +1000,6 @@ def main():
             flush=True,
         )
 
-    experiments = None
-    if not args.no_experiments:
-        experiments = run_experiments(rows, client, secure, args.experiment_runs, partner_ids)
-
     load_after = os.getloadavg()
     report = render_report(
         rows=rows,
@@ -1202,8 +1014,6 @@ def main():
         build_total=build_total,
         load=(load_before, load_after),
     )
-    if experiments:
-        report += experiments_section(rows, experiments)
     if not args.no_explain:
         report += explain_section(rows)
     report += f"\nTotal bench run time: {time.perf_counter() - bench_start:.0f} s.\n"
@@ -1227,6 +1037,8 @@ def render_report(
     build_total,
     load,
 ):
+    from partners.search import RESULT_CAP
+
     lines = [
         "# Search benchmark — national scale, PostgreSQL",
         "",
@@ -1330,54 +1142,14 @@ def render_report(
             base_cells = f"(not run: {BASELINE_PER_KIND} a kind) | –"
         else:
             base_cells = "(no words) | –"
+        shown = f"≥ {RESULT_CAP} (capped, unranked)" if row["count"] >= RESULT_CAP else row["count"]
         lines.append(
-            f"| {row['kind']} | {row['label']} | {row['count']} | {corrected} | {row['queries']} | "
+            f"| {row['kind']} | {row['label']} | {shown} | {corrected} | {row['queries']} | "
             f"{view['p50']:.1f} | {view['p95']:.1f} | {statistics.median(row['sql']):.1f} | {base_cells} |"
         )
     empty = [row["label"] for row in rows if row["count"] == 0]
     lines += ["", f"Queries with no result: {', '.join(empty) if empty else 'none'}.", ""]
     return "\n".join(lines) + "\n"
-
-
-def experiments_section(rows, experiments):
-    lines = [
-        "## Candidate fixes, measured (rolled back, partners/ untouched)",
-        "",
-        "Each fix is tried inside a transaction that is rolled back: the index is created then dropped "
-        "with it, the search function is a scratch copy (`scratch_search_services` in this script) "
-        "patched into the view, the templates are patched copies of the real ones. Full-page view "
-        "time, p50 / p95 in ms, same queries (1 warm-up, then the runs given by `--experiment-runs`).",
-        "",
-    ]
-    for key, description, _, _, _ in EXPERIMENTS:
-        lines.append(f"- **{key}**: {description}")
-    keys = [key for key, *_ in EXPERIMENTS]
-    lines += ["", "| kind | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
-    kinds = list(dict.fromkeys(row["kind"] for row in rows))
-    groups = [(kind, [row for row in rows if row["kind"] == kind]) for kind in kinds]
-    groups.append(("**all**", rows))
-    for kind, group in groups:
-        cells = []
-        for key in keys:
-            tried = summary([t for row in group for t in experiments[key][row["label"]]["view"]])
-            mark = " ✅" if tried["p95"] < PAGE_TARGET_MS else ""
-            cells.append(f"{tried['p50']:.1f} / {tried['p95']:.1f}{mark}")
-        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
-    first, last = keys[0], keys[-1]
-    lines += [
-        "",
-        f'Per query, {first} and {last} (results: `{COUNT_CAP + 1}` means "more than {COUNT_CAP}"):',
-        "",
-        f"| kind | query | results {first} | results {last} | view p50 {first} | view p50 {last} |",
-        "|---|---|---|---|---|---|",
-    ]
-    for row in rows:
-        before, after = experiments[first][row["label"]], experiments[last][row["label"]]
-        lines.append(
-            f"| {row['kind']} | {row['label']} | {before['count']} | {after['count']} | "
-            f"{statistics.median(before['view']):.1f} | {statistics.median(after['view']):.1f} |"
-        )
-    return "\n".join(lines) + "\n\n"
 
 
 def explain_section(rows):

@@ -106,3 +106,32 @@ def test_a_typo_is_corrected_from_the_directorys_vocabulary(directory):
     outcome = search_services(SearchParams(text="hébergment urgence"))
     assert names(outcome)[0] == "Accueil de nuit"
     assert outcome.corrections == {"hebergment": "hebergement"}
+
+
+def test_past_the_cap_matches_are_counted_up_to_it_and_ordered_by_freshness(monkeypatch):
+    import datetime
+
+    from partners import search
+
+    monkeypatch.setattr(search, "RESULT_CAP", 3)
+    today = datetime.date.today()
+    for age, name in [(300, "Accueil ancien"), (10, "Accueil récent"), (100, "Accueil moyen")]:
+        ServiceFactory(name=name, verified_on=today - datetime.timedelta(days=age))
+    ServiceFactory(name="Accueil jamais vérifié", verified_on=None)
+
+    broad = search_services(SearchParams(text="accueil"))
+    assert (broad.count, broad.capped, broad.ranked) == (3, True, False)
+    assert names(broad) == ["Accueil récent", "Accueil moyen", "Accueil ancien", "Accueil jamais vérifié"]
+
+    narrow = search_services(SearchParams(text="accueil récent"))
+    assert (narrow.count, narrow.capped, narrow.ranked) == (1, False, True)
+    filters_only = search_services(SearchParams())
+    assert filters_only.capped and not filters_only.ranked
+
+
+@on_postgresql
+def test_page_queries_run_without_parallel_workers():
+    # Measured by make bench: worker start-up cost more than it saved on short page queries.
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        assert cursor.fetchone()[0] == "0"

@@ -228,3 +228,17 @@ def test_ticked_filters_stay_ticked_and_their_group_opens(client_for, worker):
     assert content.count(" checked>") == 1  # only the ticked thématique, not its catégorie
     assert '<details class="domain-group" open>\n        <summary>Logement</summary>' in content
     assert '<details class="domain-group">\n        <summary>Santé</summary>' in content
+
+
+def test_too_many_matches_says_more_than_and_how_they_are_sorted(client_for, worker, monkeypatch):
+    from partners import search
+
+    monkeypatch.setattr(search, "RESULT_CAP", 2)
+    for side in ["nord", "sud", "est"]:
+        ServiceFactory(name=f"Accueil {side}")
+    content = get(client_for(worker), q="accueil").content.decode()
+    assert "<strong>Plus de 2</strong> services trouvés" in content
+    assert "Trop de services contiennent ces mots pour les classer par pertinence" in content
+
+    content = get(client_for(worker), q="accueil nord").content.decode()
+    assert "<strong>1</strong> service trouvé" in content and "Trop de services" not in content
