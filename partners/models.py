@@ -331,10 +331,10 @@ class Service(models.Model):
         verbose_name_plural = "services"
         ordering = ["name"]
         indexes = [
-            # The search's bounding box reads active services' coordinates from the index alone.
+            # The bounding boxes of search and routing read active services from the index alone.
             models.Index(
                 fields=["latitude", "longitude"],
-                include=["id", "capacity_status"],
+                include=["id", "capacity_status", "verified_on"],
                 condition=Q(is_active=True),
                 name="service_active_coordinates_idx",
             ),

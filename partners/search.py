@@ -73,25 +73,31 @@ class SearchOutcome:
         return " ".join(self.corrections.get(word, word) for word in self.words)
 
 
-def distance_expression(latitude: float, longitude: float):
-    """Great-circle (haversine) distance in km from a point, as a database expression (both backends)."""
-    dlat = Radians(F("latitude") - Value(latitude)) / 2
-    dlon = Radians(F("longitude") - Value(longitude)) / 2
-    a = Power(Sin(dlat), 2) + Value(math.cos(math.radians(latitude))) * Cos(Radians(F("latitude"))) * Power(
+def distance_expression(latitude: float, longitude: float, prefix: str = ""):
+    """Great-circle (haversine) distance in km from a point, as a database expression (both backends).
+
+    ``prefix`` reaches the coordinates through a relation (``"service__"`` from a through table).
+    """
+    lat, lon = F(f"{prefix}latitude"), F(f"{prefix}longitude")
+    dlat = Radians(lat - Value(latitude)) / 2
+    dlon = Radians(lon - Value(longitude)) / 2
+    a = Power(Sin(dlat), 2) + Value(math.cos(math.radians(latitude))) * Cos(Radians(lat)) * Power(
         Sin(dlon), 2
     )
     return ExpressionWrapper(Value(2 * EARTH_RADIUS_KM) * ASin(Sqrt(a)), output_field=FloatField())
 
 
-def bounding_box(latitude: float, longitude: float, radius_km: float) -> Q:
+def bounding_box(latitude: float, longitude: float, radius_km: float, prefix: str = "") -> Q:
     """A cheap, indexed pre-filter: the lat/lon rectangle around the circle."""
     dlat = radius_km / KM_PER_DEGREE_LATITUDE
     dlon = radius_km / (KM_PER_DEGREE_LATITUDE * max(math.cos(math.radians(latitude)), 0.01))
     return Q(
-        latitude__gte=latitude - dlat,
-        latitude__lte=latitude + dlat,
-        longitude__gte=longitude - dlon,
-        longitude__lte=longitude + dlon,
+        **{
+            f"{prefix}latitude__gte": latitude - dlat,
+            f"{prefix}latitude__lte": latitude + dlat,
+            f"{prefix}longitude__gte": longitude - dlon,
+            f"{prefix}longitude__lte": longitude + dlon,
+        }
     )
 
 

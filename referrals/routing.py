@@ -69,6 +69,7 @@ __all__ = [
     "format_km",
     "outside_advantages",
     "propose",
+    "shortlist",
     "uncovered_needs",
 ]
 
@@ -441,6 +442,32 @@ def _build_proposal(
         for service in ordered
     )
     return Proposal(services=tuple(ordered), assignments=assignments, uncovered=uncovered)
+
+
+# --- Shortlist ----------------------------------------------------------------------------------
+
+
+def shortlist(needs: Iterable, candidates: Iterable[Candidate], per_group: int = 5) -> list[Candidate]:
+    """The best ``per_group`` candidates (by ``candidate_key``) of each group of candidates that
+    cover the same needs of the case, are official or not, and have the same capacity.
+
+    Around a big city thousands of services may cover some need; routing only ever needs the best
+    of each group. With ``per_group >= limit``, ``propose`` gives the same proposals on the
+    shortlist as on every candidate (it keeps the best ``limit`` of each signature, which are among
+    these), and ``outside_advantages`` reports, for every need and kind, an advantage over the same
+    official counterpart (the best officials of each group are kept). Candidates covering no need
+    of the case are dropped. Sorted by id.
+    """
+    case = frozenset(_ordered_needs(needs))
+    groups: dict[tuple, list[Candidate]] = {}
+    for candidate in _unique_candidates(candidates):
+        covered = candidate.needs & case
+        if covered:
+            groups.setdefault((covered, candidate.official, candidate.capacity), []).append(candidate)
+    kept = []
+    for members in groups.values():
+        kept.extend(heapq.nsmallest(per_group, members, key=candidate_key))
+    return sorted(kept, key=lambda candidate: candidate.id)
 
 
 # --- Advantages of outside services -------------------------------------------------------------

@@ -10,10 +10,10 @@ from django.db.models import Q
 from partners.models import Domain, Service
 from partners.search import bounding_box, distance_expression
 
-from .routing import Candidate, outside_advantages, propose, uncovered_needs
-from .services import needs_covered_by
+from .routing import Candidate, outside_advantages, propose, shortlist, uncovered_needs
 
 ALL_PUBLICS_CODE = "tous-publics"
+SHORTLIST_PER_GROUP = 5
 
 
 @dataclass
@@ -29,50 +29,55 @@ class RoutingResult:
 def routing_for_case(case, *, radius_km, official_ids, limit=5) -> RoutingResult:
     needs = {d.pk: d for d in case.needs.all()}
     parents = dict(Domain.objects.values_list("pk", "parent_id"))
-    covering = {pk for pk, parent in parents.items() if pk in needs or parent in needs}
+    # The need(s) each thématique covers: itself if it is a need, and its catégorie if that is one
+    # (same rule as referrals.services.needs_covered_by).
+    need_of = {
+        pk: frozenset(need for need in (pk, parent) if need in needs) for pk, parent in parents.items()
+    }
+    need_of = {pk: covered for pk, covered in need_of.items() if covered}
+    covering = set(need_of)
 
-    through = Service.domains.through.objects.filter(domain_id__in=covering)
-    services = (
-        Service.objects.active().exclude(pk=case.service_id).filter(pk__in=through.values("service_id"))
+    # One row per (service, thématique covering a need), with what routing needs of the service: one
+    # query, whatever the number of services (thousands around a big city).
+    commune = case.commune
+    rows = (
+        Service.domains.through.objects.filter(domain_id__in=covering, service__is_active=True)
+        .exclude(service_id=case.service_id)
+        .filter(bounding_box(commune.latitude, commune.longitude, radius_km, prefix="service__"))
+        .annotate(distance_km=distance_expression(commune.latitude, commune.longitude, prefix="service__"))
+        .filter(distance_km__lte=radius_km)
     )
     public_ids = [p.pk for p in case.publics.all()]
     if public_ids:
         # A service for one of these publics, for everyone, or that does not restrict its public.
         publics = Service.publics.through.objects
         matching = publics.filter(Q(public_id__in=public_ids) | Q(public__code=ALL_PUBLICS_CODE))
-        services = services.filter(
-            Q(pk__in=matching.values("service_id")) | ~Q(pk__in=publics.values("service_id"))
+        rows = rows.filter(
+            Q(service_id__in=matching.values("service_id")) | ~Q(service_id__in=publics.values("service_id"))
         )
-    commune = case.commune
-    rows = services.filter(bounding_box(commune.latitude, commune.longitude, radius_km))
-    rows = rows.annotate(distance_km=distance_expression(commune.latitude, commune.longitude)).filter(
-        distance_km__lte=radius_km
-    )
-    rows = list(rows.values_list("pk", "capacity_status", "verified_on", "distance_km"))
-
-    domains_by_service = {}
-    for service_id, domain_id in through.filter(service_id__in=[row[0] for row in rows]).values_list(
-        "service_id", "domain_id"
+    needs_by_service, services_by_id = {}, {}
+    for service_id, domain_id, capacity, verified_on, distance in rows.values_list(
+        "service_id", "domain_id", "service__capacity_status", "service__verified_on", "distance_km"
     ):
-        domains_by_service.setdefault(service_id, set()).add(domain_id)
+        needs_by_service[service_id] = needs_by_service.get(service_id, frozenset()) | need_of[domain_id]
+        services_by_id[service_id] = (capacity, verified_on, distance)
 
-    candidates = []
-    for pk, capacity, verified_on, distance in rows:
-        covered = needs_covered_by(domains_by_service.get(pk, set()), set(needs), parents)
-        if covered:
-            candidates.append(
-                Candidate(
-                    id=pk,
-                    needs=frozenset(covered),
-                    official=pk in official_ids,
-                    distance_km=round(distance, 1),
-                    capacity=capacity,
-                    verified_on=verified_on,
-                )
-            )
+    candidates = [
+        Candidate(
+            id=pk,
+            needs=needs_by_service[pk],
+            official=pk in official_ids,
+            distance_km=round(distance, 1),
+            capacity=capacity,
+            verified_on=verified_on,
+        )
+        for pk, (capacity, verified_on, distance) in services_by_id.items()
+    ]
     need_set = frozenset(needs)
-    proposals = propose(need_set, candidates, limit=limit)
-    advantages = outside_advantages(need_set, candidates)
+    # Only the best few of each kind of service can appear in proposals or notes (see shortlist).
+    best = shortlist(need_set, candidates, per_group=max(limit, SHORTLIST_PER_GROUP))
+    proposals = propose(need_set, best, limit=limit)
+    advantages = outside_advantages(need_set, best)
     shown_ids = {c.id for p in proposals for c in p.services} | {
         c.id for a in advantages for c in (a.outside, a.official) if c is not None
     }

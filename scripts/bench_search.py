@@ -672,6 +672,171 @@ def bench_queries():
     ]
 
 
+# --- Routing: 5-need cases ------------------------------------------------------------------------
+
+ROUTING_TARGET_MS = 100.0
+ROUTING_CASES = [
+    # (label, place, radius km, five thématique codes)
+    (
+        "sortie de rue, Paris 20 km",
+        "Paris",
+        20,
+        [
+            "logement-hebergement--rechercher-une-solution-dhebergement-temporaire",
+            "equipement-et-alimentation--alimentation",
+            "sante--acces-aux-soins",
+            "sante--sante-mentale",
+            "difficultes-administratives-ou-juridiques--accompagnement-pour-lacces-aux-droits",
+        ],
+    ),
+    (
+        "sortie de rue, Paris 50 km (le pire cas)",
+        "Paris",
+        50,
+        [
+            "logement-hebergement--rechercher-une-solution-dhebergement-temporaire",
+            "equipement-et-alimentation--alimentation",
+            "sante--acces-aux-soins",
+            "sante--sante-mentale",
+            "difficultes-administratives-ou-juridiques--accompagnement-pour-lacces-aux-droits",
+        ],
+    ),
+    (
+        "dettes et famille, Lyon 20 km (partenaires)",
+        "Lyon",
+        20,
+        [
+            "logement-hebergement--reduire-les-impayes-de-loyer",
+            "difficultes-financieres--ameliorer-sa-gestion-budgetaire",
+            "famille--soutien-a-la-parentalite-et-a-leducation",
+            "difficultes-administratives-ou-juridiques--accompagnement-pour-lacces-aux-droits",
+            "equipement-et-alimentation--alimentation",
+        ],
+    ),
+    (
+        "violences conjugales, Rennes 50 km",
+        "Rennes",
+        50,
+        [
+            "famille--surmonter-conflits-separation-violence",
+            "logement-hebergement--rechercher-une-solution-dhebergement-temporaire",
+            "difficultes-administratives-ou-juridiques--prendre-en-compte-une-problematique-judiciaire",
+            "sante--sante-mentale",
+            "famille--garde-denfants",
+        ],
+    ),
+    (
+        "retour à l'emploi, Lille 20 km",
+        "Lille",
+        20,
+        [
+            "preparer-sa-candidature--organiser-ses-demarches-de-recherche-demploi",
+            "se-former--trouver-sa-formation",
+            "numerique--acceder-a-des-services-en-ligne",
+            "famille--garde-denfants",
+            "remobilisation--bien-etre-confiance-en-soi",
+        ],
+    ),
+    (
+        "isolement en zone rurale, Guéret 50 km",
+        "Guéret",
+        50,
+        [
+            "sante--addictions",
+            "sante--acces-aux-soins",
+            "equipement-et-alimentation--aide-menagere",
+            "remobilisation--lien-social",
+            "famille--soutien-aidants",
+        ],
+    ),
+]
+
+
+def routing_cases(worker):
+    """The bench's 5-need cases, owned by the bench worker's service (created once, then reused)."""
+    from partners.filters import resolve_place
+    from partners.models import Domain
+    from referrals.models import Case
+
+    cases = []
+    for number, (label, place, radius, codes) in enumerate(ROUTING_CASES, start=1):
+        commune, _ = resolve_place(place)
+        case, _ = Case.objects.update_or_create(
+            reference=f"BENCH-ROUTAGE-{number}",
+            defaults={"service_id": worker.service_id, "commune": commune, "radius_km": radius},
+        )
+        case.needs.set(Domain.objects.filter(code__in=codes))
+        assert case.needs.count() == 5, (label, codes)
+        cases.append((label, case))
+    return cases
+
+
+def bench_routing(client, worker, runs, secure):
+    """Server time of the proposals page (/situations/<id>/propositions/) for each 5-need case."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from partners.views import partner_conventions_of
+    from referrals.routing_data import routing_for_case
+
+    official_ids = set(partner_conventions_of(worker.service_id))
+    rows = []
+    for label, case in routing_cases(worker):
+        url_path = reverse("referrals:case_routing", args=[case.pk])
+        response = client.get(url_path, secure=secure)  # warm-up
+        assert response.status_code == 200, (label, response.status_code)
+        with CaptureQueriesContext(connection) as capture:
+            response = client.get(url_path, secure=secure)
+        queries = len(capture.captured_queries)
+        result = routing_for_case(case, radius_km=case.radius_km, official_ids=official_ids)
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            response = client.get(url_path, secure=secure)
+            times.append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 200, (label, response.status_code)
+        rows.append(
+            {
+                "label": label,
+                "view": times,
+                "queries": queries,
+                "candidates": result.candidate_count,
+                "proposals": len(result.proposals),
+                "uncovered": len(result.uncovered),
+            }
+        )
+        print(
+            f"  routage {label:<44} {statistics.median(times):7.1f} ms  {queries:2d} q"
+            f"  {result.candidate_count:5d} candidats",
+            flush=True,
+        )
+    return rows
+
+
+def routing_section(rows):
+    overall = summary([t for row in rows for t in row["view"]])
+    verdict = "✅" if overall["p95"] < ROUTING_TARGET_MS else "❌"
+    lines = [
+        "## Routing: proposals for a 5-need case",
+        "",
+        f"Target: p95 < {ROUTING_TARGET_MS:.0f} ms of server time for the proposals page "
+        "(`/situations/<id>/propositions/`: candidates from the database, exact cover, outside notes, "
+        f"page rendered). Overall: p50 {overall['p50']:.1f} ms, p95 {overall['p95']:.1f} ms, "
+        f"max {overall['max']:.1f} ms {verdict}",
+        "",
+        "| case | candidates | proposals | uncovered needs | SQL/page | view p50 | view p95 | view max |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        view = summary(row["view"])
+        lines.append(
+            f"| {row['label']} | {row['candidates']} | {row['proposals']} | {row['uncovered']} | "
+            f"{row['queries']} | {view['p50']:.1f} | {view['p95']:.1f} | {view['max']:.1f} |"
+        )
+    return "\n".join(lines) + "\n\n"
+
+
 def resolve(params: dict) -> dict:
     """Replace ``domain:code`` etc. by the ids the form expects."""
     from partners.models import AccessMode, Domain, Language, Public
@@ -1000,6 +1165,8 @@ def main():
             flush=True,
         )
 
+    routing_rows = bench_routing(client, worker, args.runs, secure)
+
     load_after = os.getloadavg()
     report = render_report(
         rows=rows,
@@ -1014,6 +1181,7 @@ def main():
         build_total=build_total,
         load=(load_before, load_after),
     )
+    report += routing_section(routing_rows)
     if not args.no_explain:
         report += explain_section(rows)
     report += f"\nTotal bench run time: {time.perf_counter() - bench_start:.0f} s.\n"

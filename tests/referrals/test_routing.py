@@ -18,6 +18,7 @@ from referrals.routing import (
     format_km,
     outside_advantages,
     propose,
+    shortlist,
     uncovered_needs,
 )
 
@@ -497,3 +498,33 @@ def test_format_km():
         "28 km",
         "131 km",
     ]
+
+
+# --- Shortlist ------------------------------------------------------------------------------------
+
+
+def test_shortlist_keeps_the_best_of_each_group_and_drops_useless_candidates():
+    near, far, farther = cand(1, {1}, distance=1.0), cand(2, {1}, distance=5.0), cand(3, {1}, distance=9.0)
+    partner, full = cand(4, {1}, official=True, distance=30.0), cand(5, {1}, capacity="full", distance=50.0)
+    useless = cand(6, {7})
+    kept = shortlist({1}, [farther, far, near, partner, full, useless], per_group=2)
+    assert [c.id for c in kept] == [1, 2, 4, 5]
+
+
+@settings(max_examples=200, deadline=None)
+@given(instances(), st.integers(1, 3))
+def test_shortlist_changes_neither_proposals_nor_notes(instance, per_group):
+    needs, candidates, limit = instance
+    kept = shortlist(needs, candidates, per_group=max(limit, per_group))
+    assert propose(needs, kept, limit=limit) == propose(needs, candidates, limit=limit)
+
+    # Fewer notes may be listed, but each is one the full list has, and every (need, kind) that has
+    # a note still has one, against the same official counterpart.
+    kept = shortlist(needs, candidates, per_group=per_group)
+    everything, fewer = outside_advantages(needs, candidates), outside_advantages(needs, kept)
+    assert set(fewer) <= set(everything)
+
+    def reported(advantages):
+        return {(need, a.kind, a.official.id) for a in advantages for need in a.needs}
+
+    assert reported(fewer) == reported(everything)
