@@ -153,3 +153,59 @@ def test_case_edit_form_ticks_the_current_needs_and_publics(client_for):
 
     assert is_ticked("needs", food.pk) and not is_ticked("needs", debts.pk)
     assert is_ticked("publics", youth.pk)
+
+
+def _answer(client, referral, action, data, capture):
+    with capture(execute=True):
+        response = client.post(reverse("referrals:referral_transition", args=[referral.pk, action]), data)
+    assert response.status_code == 302
+
+
+def test_the_sender_is_told_the_referral_was_accepted(
+    client_for, referral, mailoutbox, django_capture_on_commit_callbacks
+):
+    sender = UserFactory(service=referral.case.service, email="referente@ccas.fr")
+    Referral.objects.filter(pk=referral.pk).update(sender=sender)
+    receiver = client_for(UserFactory(service=referral.service))
+    _answer(receiver, referral, "accepter", {}, django_capture_on_commit_callbacks)
+
+    (message,) = mailoutbox
+    assert message.to == ["referente@ccas.fr"]
+    assert message.subject == f"Orientation acceptée ({referral.case.reference})"
+    assert f"« {referral.service.name} » a répondu à votre orientation" in message.body
+    assert ": acceptée." in message.body and "Motif" not in message.body
+    assert reverse("referrals:case_detail", args=[referral.case_id]) in message.body
+
+
+def test_a_refusal_gives_its_reason_but_not_the_free_text(
+    client_for, referral, mailoutbox, django_capture_on_commit_callbacks
+):
+    sender = UserFactory(service=referral.case.service, email="referente@ccas.fr")
+    Referral.objects.filter(pk=referral.pk).update(sender=sender)
+    receiver = client_for(UserFactory(service=referral.service))
+    details = "Rappeler la personne au 06 12 34 56 78"
+    _answer(
+        receiver,
+        referral,
+        "refuser",
+        {"reason": "other", "details": details},
+        django_capture_on_commit_callbacks,
+    )
+
+    (message,) = mailoutbox
+    assert message.subject == f"Orientation refusée ({referral.case.reference})"
+    assert "Motif : Autre." in message.body
+    assert details not in message.body  # free text stays in Réseau, behind the login
+
+
+def test_when_the_sender_has_left_their_colleagues_are_told(
+    client_for, referral, mailoutbox, django_capture_on_commit_callbacks
+):
+    sender = UserFactory(service=referral.case.service, email="partie@ccas.fr", is_active=False)
+    UserFactory(service=referral.case.service, email="collegue@ccas.fr")
+    Referral.objects.filter(pk=referral.pk).update(sender=sender)
+    receiver = client_for(UserFactory(service=referral.service))
+    _answer(receiver, referral, "accepter", {}, django_capture_on_commit_callbacks)
+
+    (message,) = mailoutbox
+    assert message.to == ["collegue@ccas.fr"]
