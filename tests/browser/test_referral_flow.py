@@ -4,10 +4,12 @@ from playwright.sync_api import expect
 
 from partners.models import Service
 from tests.factories import (
+    CaseFactory,
     CommuneFactory,
     ConventionFactory,
     DomainFactory,
     MembershipFactory,
+    ReferralFactory,
     ServiceFactory,
     UserFactory,
 )
@@ -66,3 +68,39 @@ def test_worker_refers_off_convention_with_a_reason_and_receiver_accepts(
     expect(page.get_by_text("Orientation acceptée")).to_be_visible()
     assert_accessible(page)
     other.close()
+
+
+def test_inbox_case_list_and_answer_on_the_case_are_accessible_on_a_phone(
+    browser, live_server, login, assert_accessible, assert_fits_width
+):
+    need = DomainFactory(code="dettes", label="Surendettement")
+    sender = UserFactory(worker=True)
+    receiving = ServiceFactory(name="Point conseil budget", domains=[need])
+    receiver = UserFactory(service=receiving)
+    waiting = CaseFactory(service=sender.service, reference="S-2026-ATTENTE", needs=[need])
+    answered = CaseFactory(service=sender.service, reference="S-2026-REPONDUE", needs=[need])
+    ReferralFactory(case=waiting, service=receiving, needs=[need], to="sent", sender=sender)
+    ReferralFactory(case=answered, service=receiving, needs=[need], to="refused", sender=sender)
+
+    context = browser.new_context(base_url=live_server.url)
+    page = context.new_page()
+    login(page, receiver)
+    page.goto(reverse("referrals:inbox"))
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    expect(page.get_by_text("S-2026-ATTENTE")).to_be_visible()
+    assert_accessible(page)
+    assert_fits_width(page)
+    context.close()
+
+    context = browser.new_context(base_url=live_server.url)
+    page = context.new_page()
+    login(page, sender)
+    page.goto(reverse("referrals:case_list"))
+    expect(page.get_by_text("S-2026-REPONDUE")).to_be_visible()
+    assert_accessible(page)
+    assert_fits_width(page)
+    page.get_by_role("link", name="S-2026-REPONDUE").click()
+    expect(page.get_by_text("Refusée").first).to_be_visible()
+    assert_accessible(page)
+    assert_fits_width(page)
+    context.close()
