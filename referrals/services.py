@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Prefetch
 from django.urls import reverse
 from django.utils import timezone
 
@@ -48,37 +48,62 @@ def needs_covered_by(service_domain_ids, need_ids, parents):
     return covered
 
 
-def referral_classify(*, sender_service_id, target_service_id, need_ids, on=None) -> ClassificationResult:
-    """Classify a referral per PRODUCT.md, from the database only (never from client input).
+class ReferralClassifier:
+    """Classifies referrals from one sending service on one day, per PRODUCT.md, from the database
+    only (never from client input). Loads what it needs once (a constant number of queries), so a
+    worker picking ten services costs no more than picking one.
 
     in_convention: the target is an official partner (the convention recorded is one in force that
     both share, preferring one whose scope covers the needs); off_convention: not a partner although
     an official partner covers one of these needs; no_partner: no official partner covers them.
     """
-    on = on or timezone.localdate()
-    shared = Convention.objects.shared_by(sender_service_id, on=on)
-    target_conventions = list(
-        shared.filter(
-            pk__in=ConventionMembership.objects.current_on(on)
-            .filter(service_id=target_service_id)
-            .values("convention_id")
-        )
-        .prefetch_related("scope_domains")
-        .order_by("valid_from", "pk")
-    )
-    if target_conventions and target_service_id != sender_service_id:
-        need_ids = set(need_ids)
-        in_scope = [c for c in target_conventions if need_ids & {d.pk for d in c.scope_domains.all()}]
-        return ClassificationResult(Classification.IN_CONVENTION, (in_scope or target_conventions)[0])
 
-    partner_ids = Service.objects.official_partners_of(sender_service_id, on=on).values("pk")
-    parents = dict(Domain.objects.values_list("pk", "parent_id"))
-    partner_domains = Service.domains.through.objects.filter(service_id__in=partner_ids).values_list(
-        "domain_id", flat=True
-    )
-    if needs_covered_by(set(partner_domains), set(need_ids), parents):
-        return ClassificationResult(Classification.OFF_CONVENTION)
-    return ClassificationResult(Classification.NO_PARTNER)
+    def __init__(self, sender_service_id, on=None):
+        on = on or timezone.localdate()
+        self.sender_service_id = sender_service_id
+        conventions = (
+            Convention.objects.shared_by(sender_service_id, on=on)
+            .prefetch_related(
+                "scope_domains",
+                Prefetch(
+                    "memberships",
+                    queryset=ConventionMembership.objects.current_on(on),
+                    to_attr="current_memberships",
+                ),
+            )
+            .order_by("valid_from", "pk")
+        )
+        self._conventions_of = {}  # member service id -> shared conventions, oldest first
+        self._scope_of = {}  # convention id -> scope domain ids
+        for convention in conventions:
+            self._scope_of[convention.pk] = {domain.pk for domain in convention.scope_domains.all()}
+            for membership in convention.current_memberships:
+                self._conventions_of.setdefault(membership.service_id, []).append(convention)
+        self._parents = dict(Domain.objects.values_list("pk", "parent_id"))
+        partner_ids = Service.objects.official_partners_of(sender_service_id, on=on).values("pk")
+        self._partner_domains = set(
+            Service.domains.through.objects.filter(service_id__in=partner_ids).values_list(
+                "domain_id", flat=True
+            )
+        )
+
+    def covered_needs(self, service_domain_ids, need_ids):
+        return needs_covered_by(service_domain_ids, set(need_ids), self._parents)
+
+    def classify(self, target_service_id, need_ids) -> ClassificationResult:
+        target_conventions = self._conventions_of.get(target_service_id, [])
+        if target_conventions and target_service_id != self.sender_service_id:
+            need_ids = set(need_ids)
+            in_scope = [c for c in target_conventions if need_ids & self._scope_of[c.pk]]
+            return ClassificationResult(Classification.IN_CONVENTION, (in_scope or target_conventions)[0])
+        if self.covered_needs(self._partner_domains, need_ids):
+            return ClassificationResult(Classification.OFF_CONVENTION)
+        return ClassificationResult(Classification.NO_PARTNER)
+
+
+def referral_classify(*, sender_service_id, target_service_id, need_ids, on=None) -> ClassificationResult:
+    """One referral's classification (see ReferralClassifier)."""
+    return ReferralClassifier(sender_service_id, on=on).classify(target_service_id, need_ids)
 
 
 # --- Creating referrals -------------------------------------------------------------------------
@@ -102,9 +127,12 @@ class ReferralRejected(ValidationError):
 
 
 def referral_preview(*, case, service_ids, on=None):
-    """What ``referrals_create`` would do, without saving: [(service, needs, classification)]."""
+    """What ``referrals_create`` would do, without saving: [(service, needs, classification)].
+
+    A constant number of queries, whatever the number of services.
+    """
     need_ids = set(case.needs.values_list("pk", flat=True))
-    parents = dict(Domain.objects.values_list("pk", "parent_id"))
+    classifier = ReferralClassifier(case.service_id, on=on)
     services = Service.objects.active().filter(pk__in=service_ids).select_related("organisation", "commune")
     domains_by_service = {}
     for service_id, domain_id in Service.domains.through.objects.filter(
@@ -113,11 +141,8 @@ def referral_preview(*, case, service_ids, on=None):
         domains_by_service.setdefault(service_id, set()).add(domain_id)
     preview = []
     for service in sorted(services, key=lambda s: (s.name.lower(), s.pk)):
-        covered = needs_covered_by(domains_by_service.get(service.pk, set()), need_ids, parents)
-        result = referral_classify(
-            sender_service_id=case.service_id, target_service_id=service.pk, need_ids=covered, on=on
-        )
-        preview.append((service, covered, result))
+        covered = classifier.covered_needs(domains_by_service.get(service.pk, set()), need_ids)
+        preview.append((service, covered, classifier.classify(service.pk, covered)))
     return preview
 
 

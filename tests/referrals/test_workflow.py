@@ -4,7 +4,8 @@ import datetime
 
 import pytest
 from django.core import mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
@@ -15,6 +16,7 @@ from referrals.services import (
     ReferralRejected,
     ReferralRequest,
     referral_classify,
+    referral_preview,
     referrals_create,
 )
 from tests.factories import (
@@ -282,3 +284,20 @@ def test_a_closed_case_cannot_be_referred(network):
     case = CaseFactory(service=network["mine"], needs=[network["food"]], closed=True)
     with pytest.raises(ReferralRejected):
         referrals_create(case=case, user=None, requests=[ReferralRequest(network["partner"].pk)])
+
+
+def test_preview_costs_the_same_queries_for_one_service_or_three(network, case):
+    case, _ = case
+    with CaptureQueriesContext(connection) as one:
+        preview = referral_preview(case=case, service_ids=[network["partner"].pk])
+    assert [result.classification for _, _, result in preview] == [Classification.IN_CONVENTION]
+
+    three = [network["partner"].pk, network["outside_food"].pk, network["outside_housing"].pk]
+    with CaptureQueriesContext(connection) as many:
+        preview = referral_preview(case=case, service_ids=three)
+    assert len(many) == len(one)
+    assert {service.name: result.classification for service, _, result in preview} == {
+        "Épicerie partenaire": Classification.IN_CONVENTION,
+        "Épicerie indépendante": Classification.OFF_CONVENTION,
+        "Agence logement": Classification.NO_PARTNER,
+    }
