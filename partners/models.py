@@ -13,6 +13,15 @@ from .enums import CapacityStatus, ConventionStatus, LegalKind, MembershipRole, 
 from .text import normalize
 
 
+def coordinates_check(name):
+    """Both coordinates or neither, within the Earth's ranges."""
+    return models.CheckConstraint(
+        condition=Q(latitude__isnull=True, longitude__isnull=True)
+        | Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180),
+        name=name,
+    )
+
+
 def choices_check(field, choices_class, name):
     """The database side of ``choices``: forms check them, the database does not by itself."""
     return models.CheckConstraint(condition=Q(**{f"{field}__in": choices_class.values}), name=name)
@@ -158,11 +167,7 @@ class Commune(models.Model):
             models.CheckConstraint(
                 condition=Q(insee_code__regex=r"^[0-9][0-9AB][0-9]{3}$"), name="commune_insee_format"
             ),
-            models.CheckConstraint(
-                condition=Q(latitude__isnull=True, longitude__isnull=True)
-                | Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180),
-                name="commune_coordinates_valid",
-            ),
+            coordinates_check("commune_coordinates_valid"),
         ]
 
     def __str__(self):
@@ -346,11 +351,7 @@ class Service(models.Model):
         constraints = [
             choices_check("capacity_status", CapacityStatus, "service_capacity_status_valid"),
             choices_check("referral_mode", ReferralMode, "service_referral_mode_valid"),
-            models.CheckConstraint(
-                condition=Q(latitude__isnull=True, longitude__isnull=True)
-                | Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180),
-                name="service_coordinates_valid",
-            ),
+            coordinates_check("service_coordinates_valid"),
             models.CheckConstraint(
                 condition=Q(intervention_radius_km__isnull=True)
                 | Q(intervention_radius_km__gte=1, intervention_radius_km__lte=500),

@@ -135,3 +135,25 @@ def test_page_queries_run_without_parallel_workers():
     with connection.cursor() as cursor:
         cursor.execute("SHOW max_parallel_workers_per_gather")
         assert cursor.fetchone()[0] == "0"
+
+
+@on_postgresql
+def test_rebuild_rewrites_only_the_services_whose_text_changed(directory):
+    rebuild_search_index()
+
+    def row_versions():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id, xmin::text FROM partners_service ORDER BY id")
+            return dict(cursor.fetchall())
+
+    before = row_versions()
+    # A bulk update bypasses the signals: only a rebuild brings the index up to date.
+    Service.objects.filter(pk=directory["clinic"].pk).update(name="Dispensaire")
+    changed = row_versions()
+    rebuild_search_index()
+    after = row_versions()
+
+    assert after[directory["clinic"].pk] != changed[directory["clinic"].pk]
+    untouched = [directory["shelter"].pk, directory["cpas"].pk]
+    assert [after[pk] for pk in untouched] == [before[pk] for pk in untouched]
+    assert names(search_services(SearchParams(text="dispensaire"))) == ["Dispensaire"]
