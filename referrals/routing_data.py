@@ -3,6 +3,7 @@
 The routing algorithm itself (referrals.routing) is pure; this module is its only ORM neighbour.
 """
 
+import heapq
 from dataclasses import dataclass
 
 from django.db.models import Q
@@ -62,20 +63,31 @@ def routing_for_case(case, *, radius_km, official_ids, limit=5) -> RoutingResult
         needs_by_service[service_id] = needs_by_service.get(service_id, frozenset()) | need_of[domain_id]
         services_by_id[service_id] = (capacity, verified_on, distance)
 
+    # Only the best few of each group of services covering the same needs, official or not, with the
+    # same capacity, can appear in proposals or notes (see routing.shortlist). Around Paris that is a
+    # few hundred of 12 000: grouping the rows first spares building the others (~25 ms).
+    # Within a group, this order is candidate_key's: distance (rounded as below), freshness, id.
+    per_group = max(limit, SHORTLIST_PER_GROUP)
+    groups = {}
+    for pk, (capacity, verified_on, distance) in services_by_id.items():
+        rank = (round(distance, 1), -(verified_on.toordinal() if verified_on else 0), pk)
+        groups.setdefault((needs_by_service[pk], pk in official_ids, capacity), []).append(
+            (rank, verified_on)
+        )
     candidates = [
         Candidate(
-            id=pk,
-            needs=needs_by_service[pk],
-            official=pk in official_ids,
-            distance_km=round(distance, 1),
+            id=rank[2],
+            needs=covered,
+            official=official,
+            distance_km=rank[0],
             capacity=capacity,
             verified_on=verified_on,
         )
-        for pk, (capacity, verified_on, distance) in services_by_id.items()
+        for (covered, official, capacity), members in groups.items()
+        for rank, verified_on in heapq.nsmallest(per_group, members, key=lambda member: member[0])
     ]
     need_set = frozenset(needs)
-    # Only the best few of each kind of service can appear in proposals or notes (see shortlist).
-    best = shortlist(need_set, candidates, per_group=max(limit, SHORTLIST_PER_GROUP))
+    best = shortlist(need_set, candidates, per_group=per_group)
     proposals = propose(need_set, best, limit=limit)
     advantages = outside_advantages(need_set, best)
     shown_ids = {c.id for p in proposals for c in p.services} | {
@@ -88,5 +100,5 @@ def routing_for_case(case, *, radius_km, official_ids, limit=5) -> RoutingResult
         uncovered=uncovered_needs(need_set, candidates),
         services=display,
         needs=needs,
-        candidate_count=len(candidates),
+        candidate_count=len(services_by_id),
     )

@@ -1,0 +1,67 @@
+"""Candidates from the database: the shortlist taken while reading rows changes no proposal."""
+
+import datetime
+
+import pytest
+
+from partners.enums import CapacityStatus
+from referrals import routing_data
+from referrals.routing_data import routing_for_case
+from tests.factories import (
+    CaseFactory,
+    CommuneFactory,
+    ConventionFactory,
+    DomainFactory,
+    MembershipFactory,
+    ServiceFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def proposals(result):
+    return [[candidate.id for candidate in proposal.services] for proposal in result.proposals]
+
+
+def reported(result):
+    """Each (need, kind) an outside note is given for, and the official service it is compared with."""
+    return {(need, a.kind, a.official.id) for a in result.advantages for need in a.needs}
+
+
+def test_shortlisted_rows_give_the_proposals_of_every_candidate(monkeypatch):
+    rennes = CommuneFactory(latitude=48.1119, longitude=-1.6809)
+    food, debts, housing = DomainFactory(), DomainFactory(), DomainFactory()
+    mine = ServiceFactory()
+    convention = ConventionFactory()
+    MembershipFactory(convention=convention, service=mine)
+    today = datetime.date.today()
+    official_ids = set()
+    # Eight groups (4 sets of needs, official or not) of 7 or 8 services each, so that keeping two of
+    # each really drops some; official partners 11 km away or more, the others within 7 km.
+    for index in range(60):
+        official = index % 2 == 0
+        service = ServiceFactory(
+            domains=[[food], [debts], [food, debts], [housing]][(index // 2) % 4],
+            latitude=48.1119 + (index % 7) * 0.01 + (0.1 if official else 0),
+            longitude=-1.6809,
+            capacity_status=CapacityStatus.OPEN,
+            verified_on=today - datetime.timedelta(days=30 * (index % 5)),
+        )
+        if official:
+            MembershipFactory(convention=convention, service=service)
+            official_ids.add(service.pk)
+    case = CaseFactory(service=mine, commune=rennes, needs=[food, debts, housing])
+
+    # Two of each group kept, two proposals asked for.
+    monkeypatch.setattr(routing_data, "SHORTLIST_PER_GROUP", 2)
+    shortlisted = routing_for_case(case, radius_km=20, official_ids=official_ids, limit=2)
+    monkeypatch.setattr(routing_data, "SHORTLIST_PER_GROUP", 10_000)
+    everything = routing_for_case(case, radius_km=20, official_ids=official_ids, limit=2)
+
+    assert shortlisted.candidate_count == everything.candidate_count == 60
+    assert proposals(shortlisted) == proposals(everything)
+    assert len(proposals(shortlisted)) == 2
+    assert len(shortlisted.advantages) < len(everything.advantages)
+    assert reported(shortlisted) == reported(everything) != set()
+    assert set(shortlisted.advantages) <= set(everything.advantages)
+    assert shortlisted.uncovered == everything.uncovered
