@@ -82,13 +82,7 @@ class ServiceSearchFilter(django_filters.FilterSet):
         label="Lieu (code postal ou commune)",
         method="noop",
         max_length=100,
-        widget=forms.TextInput(
-            attrs={
-                "autocomplete": "off",
-                "list": "communes-suggestions",
-                "placeholder": "ex. 35000 ou Rennes",
-            }
-        ),
+        # Rendered by templates/components/place_field.html.
     )
     rayon = django_filters.TypedChoiceFilter(
         label="Rayon", choices=RADIUS_CHOICES, coerce=int, method="noop", empty_value=None

@@ -29,13 +29,7 @@ class CaseForm(forms.ModelForm):
         label="Lieu de vie (code postal ou commune)",
         max_length=100,
         error_messages={"required": "Indiquez le lieu de vie : un code postal ou une commune."},
-        widget=forms.TextInput(
-            attrs={
-                "autocomplete": "off",
-                "list": "communes-suggestions",
-                "placeholder": "ex. 35000 ou Rennes",
-            }
-        ),
+        # Rendered by templates/components/place_field.html.
     )
     publics = forms.ModelMultipleChoiceField(
         label="Publics", queryset=Public.objects.active(), widget=forms.CheckboxSelectMultiple, required=False
