@@ -244,18 +244,19 @@ def search_services(params: SearchParams) -> SearchOutcome:
 
     matched = _match(queryset, words)
     count = _capped_count(matched)
-    corrections = {}
+    corrections, searched = {}, words
     if count == 0 and connection.vendor == "postgresql":
         for word in _unmatched_words(words):
             replacement = _closest_word(word)
             if replacement:
                 corrections[word] = replacement
         if corrections:
-            matched = _match(queryset, [corrections.get(word, word) for word in words])
+            searched = [corrections.get(word, word) for word in words]
+            matched = _match(queryset, searched)
             count = _capped_count(matched)
     ranked = count < RESULT_CAP
     if ranked:
-        matched = _annotate_rank(matched, [corrections.get(word, word) for word in words])
+        matched = _annotate_rank(matched, searched)
     return SearchOutcome(
         _order(matched, params, ranked=ranked),
         count=count,
