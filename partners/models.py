@@ -65,6 +65,33 @@ class ReferentialItem(models.Model):
         return (self.code,)
 
 
+def needs_met_by(domain_id, parent_id):
+    """The needs a service offering this thématique meets: the thématique itself and its catégorie.
+
+    The one home of "a thématique covers its category need": a worker who records the need
+    "Logement" is helped by any service of a Logement thématique. Classification, routing, search
+    and partnerships all go through this function (or ``Domain.objects.meeting``).
+    """
+    return (domain_id,) if parent_id is None else (domain_id, parent_id)
+
+
+class DomainQuerySet(ReferentialQuerySet):
+    def meeting(self, need_ids) -> dict[int, frozenset[int]]:
+        """{domain id: the needs among ``need_ids`` it meets} for every domain meeting one, in one query.
+
+        Its keys are what a service must offer to help with these needs: the needs themselves and,
+        for a catégorie, each of its thématiques.
+        """
+        need_ids = set(need_ids)
+        if not need_ids:
+            return {}
+        rows = self.filter(Q(pk__in=need_ids) | Q(parent_id__in=need_ids)).values_list("pk", "parent_id")
+        return {
+            pk: frozenset(need for need in needs_met_by(pk, parent_id) if need in need_ids)
+            for pk, parent_id in rows
+        }
+
+
 class Domain(ReferentialItem):
     """A need a service answers: a category (no parent) or a thématique (under a category)."""
 
@@ -77,6 +104,8 @@ class Domain(ReferentialItem):
         related_name="children",
         limit_choices_to={"parent__isnull": True},
     )
+
+    objects = DomainQuerySet.as_manager()
 
     class Meta(ReferentialItem.Meta):
         verbose_name = "thématique"
@@ -246,20 +275,6 @@ class Organisation(models.Model):
 class ServiceQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
-
-    def official_partners_of(self, service, on=None):
-        """Services that are *official partners* of ``service`` on date ``on`` (default: today).
-
-        PRODUCT.md's rule: the current members of an active convention, valid on that date,
-        of which ``service`` itself is also a current member. ``service`` is not its own partner.
-        """
-        conventions = Convention.objects.shared_by(service, on=on)
-        member_ids = (
-            ConventionMembership.objects.current_on(on)
-            .filter(convention__in=conventions)
-            .values("service_id")
-        )
-        return self.filter(pk__in=member_ids).exclude(pk=getattr(service, "pk", service))
 
     def with_display_relations(self):
         return self.select_related("organisation", "commune").prefetch_related("domains")

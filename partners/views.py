@@ -1,5 +1,3 @@
-from collections import defaultdict
-
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, render
@@ -7,7 +5,8 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from .filters import DEFAULT_RADIUS_KM, ServiceSearchFilter
-from .models import Commune, Convention, ConventionMembership, Domain, Network, Service
+from .models import Commune, Domain, Network, Service
+from .partnerships import Partnerships
 from .search import SearchParams, search_services
 from .text import normalize
 
@@ -18,23 +17,15 @@ def home(request):
     """The worker's starting point: their service, its conventions in force and its official partners."""
     user = request.user
     own_service = None
-    conventions = []
-    partners = []
+    conventions, partners = [], []
     if user.service_id:
         own_service = Service.objects.select_related("organisation", "commune").get(pk=user.service_id)
-        current_members = ConventionMembership.objects.current_on().select_related("service__organisation")
-        conventions = list(
-            Convention.objects.shared_by(own_service)
-            .select_related("network")
-            .prefetch_related(
-                Prefetch("memberships", queryset=current_members, to_attr="current_memberships")
-            )
-            .order_by("network__name", "title")
-        )
-        partners = sorted(
-            {m.service for c in conventions for m in c.current_memberships if m.service_id != own_service.pk},
-            key=lambda service: (service.organisation.name.lower(), service.name.lower()),
-        )
+        partnerships = Partnerships.for_request(request)
+        conventions = [
+            {"convention": convention, "member_count": partnerships.member_count(convention)}
+            for convention in sorted(partnerships.conventions, key=lambda c: (c.network.name, c.title))
+        ]
+        partners = list(partnerships.partners())
     networks = list(Network.objects.filter(coordinators=user).order_by("name")) if user.is_staff else []
     return render(
         request,
@@ -43,30 +34,10 @@ def home(request):
     )
 
 
-def partner_conventions_of(service_id):
-    """{partner service id: [conventions]} for the viewer's service, in one query."""
-    conventions_by_service = defaultdict(list)
-    if not service_id:
-        return conventions_by_service
-    memberships = (
-        ConventionMembership.objects.current_on()
-        .filter(convention__in=Convention.objects.shared_by(service_id))
-        .exclude(service_id=service_id)
-        .select_related("convention")
-        .order_by("convention__title")
-    )
-    for membership in memberships:
-        conventions_by_service[membership.service_id].append(membership.convention)
-    return conventions_by_service
-
-
 def _search_params(data, partner_ids):
     commune = data.get("commune")
-    domain_ids = set()
-    for domain in data.get("thematiques") or []:
-        domain_ids.add(domain.pk)
-        if domain.parent_id is None:  # a category stands for all its thématiques
-            domain_ids.update(child.pk for child in domain.children.all())
+    # A catégorie stands for all its thématiques (the needs rule of partners.models.needs_met_by).
+    domain_ids = Domain.objects.meeting(domain.pk for domain in data.get("thematiques") or [])
     return SearchParams(
         text=data.get("q") or "",
         domain_ids=tuple(sorted(domain_ids)),
@@ -77,7 +48,7 @@ def _search_params(data, partner_ids):
         access_mode_ids=tuple(m.pk for m in data.get("accueil") or []),
         language_ids=(data["langue"].pk,) if data.get("langue") else (),
         hide_full=bool(data.get("disponibles")),
-        partner_ids=frozenset(partner_ids) if data.get("partenaires") else None,
+        partner_ids=partner_ids if data.get("partenaires") else None,
     )
 
 
@@ -86,14 +57,14 @@ def _search_params(data, partner_ids):
 def search(request):
     """The worker's main screen: a plain GET form; with JavaScript (htmx) only the results are swapped."""
     filterset = ServiceSearchFilter(request.GET or None, queryset=Service.objects.none())
-    partner_conventions = partner_conventions_of(request.user.service_id)
+    partnerships = Partnerships.for_request(request)
     context = {"filterset": filterset, "form": filterset.form, "searched": bool(request.GET)}
     status = 200
     if request.GET and not filterset.form.is_valid():
         status = 400
     elif request.GET:
         data = filterset.form.cleaned_data
-        params = _search_params(data, partner_conventions.keys())
+        params = _search_params(data, partnerships.partner_ids)
         outcome = search_services(params)
         paginator = Paginator(outcome.queryset, RESULTS_PER_PAGE)
         paginator.count = outcome.count  # already counted by the search: no second COUNT query
@@ -109,7 +80,7 @@ def search(request):
             )
         if page is not None:
             services = list(page.object_list)
-            _attach_display_data(services, partner_conventions)
+            _attach_display_data(services, partnerships)
             context.update(page=page, services=services)
         context.update(
             params=params,
@@ -126,7 +97,7 @@ def _wants_fragment(request):
     return bool(request.htmx) and not request.htmx.history_restore_request
 
 
-def _attach_display_data(services, partner_conventions):
+def _attach_display_data(services, partnerships):
     """Organisation, commune and thématiques of the page's services: two queries, whatever the count."""
     by_id = {
         s.pk: s
@@ -140,7 +111,7 @@ def _attach_display_data(services, partner_conventions):
         service.organisation = loaded.organisation
         service.commune = loaded.commune
         service.domain_list = list(loaded.domains.all())
-        service.partner_conventions = partner_conventions.get(service.pk, [])
+        service.partner_conventions = partnerships.conventions_with(service.pk)
         service.stale = service.is_stale()
         service.distance_km = getattr(service, "distance_km", None)
 
@@ -188,17 +159,7 @@ def service_detail(request, pk):
         .prefetch_related("domains__parent", "publics", "access_modes", "languages", "fees", "service_types"),
         pk=pk,
     )
-    shared_conventions = []
-    if request.user.service_id and request.user.service_id != service.pk:
-        shared_conventions = list(
-            Convention.objects.shared_by(request.user.service_id)
-            .filter(
-                pk__in=ConventionMembership.objects.current_on()
-                .filter(service=service)
-                .values("convention_id")
-            )
-            .select_related("network")
-        )
+    shared_conventions = Partnerships.for_request(request).conventions_with(service.pk)
     return render(
         request,
         "partners/service_detail.html",

@@ -29,13 +29,7 @@ class RoutingResult:
 
 def routing_for_case(case, *, radius_km, official_ids, limit=5) -> RoutingResult:
     needs = {d.pk: d for d in case.needs.all()}
-    parents = dict(Domain.objects.values_list("pk", "parent_id"))
-    # The need(s) each thématique covers: itself if it is a need, and its catégorie if that is one
-    # (same rule as referrals.services.needs_covered_by).
-    need_of = {
-        pk: frozenset(need for need in (pk, parent) if need in needs) for pk, parent in parents.items()
-    }
-    need_of = {pk: covered for pk, covered in need_of.items() if covered}
+    need_of = Domain.objects.meeting(needs)
     covering = set(need_of)
 
     # One row per (service, thématique covering a need), with what routing needs of the service: one

@@ -8,11 +8,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F, Prefetch
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from partners.models import Convention, ConventionMembership, Domain, Service
+from partners.models import Convention, Domain, Service
+from partners.partnerships import Partnerships
 
 from .enums import CaseStatus, Classification, OffConventionReason, ReferralStatus
 from .models import Case, Referral, ReferralStatistic
@@ -33,70 +34,24 @@ class ClassificationResult:
         return self.classification == Classification.OFF_CONVENTION
 
 
-def needs_covered_by(service_domain_ids, need_ids, parents):
-    """The case's needs a service covers: a need is covered by itself or by any of its thématiques.
-
-    ``parents`` maps a domain id to its category id (or None).
-    """
-    covered = set()
-    for domain_id in service_domain_ids:
-        if domain_id in need_ids:
-            covered.add(domain_id)
-        parent_id = parents.get(domain_id)
-        if parent_id in need_ids:
-            covered.add(parent_id)
-    return covered
-
-
 class ReferralClassifier:
     """Classifies referrals from one sending service on one day, per PRODUCT.md, from the database
-    only (never from client input). Loads what it needs once (a constant number of queries), so a
-    worker picking ten services costs no more than picking one.
+    only (never from client input), through the partnership read model (partners.partnerships):
+    picking ten services costs the queries of one.
 
-    in_convention: the target is an official partner (the convention recorded is one in force that
-    both share, preferring one whose scope covers the needs); off_convention: not a partner although
-    an official partner covers one of these needs; no_partner: no official partner covers them.
+    in_convention: the target is an official partner (the convention recorded is the oldest shared
+    one whose scope meets the needs, else the oldest shared one); off_convention: not a partner
+    although an official partner meets one of these needs; no_partner: no official partner meets them.
     """
 
     def __init__(self, sender_service_id, on=None):
-        on = on or timezone.localdate()
-        self.sender_service_id = sender_service_id
-        conventions = (
-            Convention.objects.shared_by(sender_service_id, on=on)
-            .prefetch_related(
-                "scope_domains",
-                Prefetch(
-                    "memberships",
-                    queryset=ConventionMembership.objects.current_on(on),
-                    to_attr="current_memberships",
-                ),
-            )
-            .order_by("valid_from", "pk")
-        )
-        self._conventions_of = {}  # member service id -> shared conventions, oldest first
-        self._scope_of = {}  # convention id -> scope domain ids
-        for convention in conventions:
-            self._scope_of[convention.pk] = {domain.pk for domain in convention.scope_domains.all()}
-            for membership in convention.current_memberships:
-                self._conventions_of.setdefault(membership.service_id, []).append(convention)
-        self._parents = dict(Domain.objects.values_list("pk", "parent_id"))
-        partner_ids = Service.objects.official_partners_of(sender_service_id, on=on).values("pk")
-        self._partner_domains = set(
-            Service.domains.through.objects.filter(service_id__in=partner_ids).values_list(
-                "domain_id", flat=True
-            )
-        )
-
-    def covered_needs(self, service_domain_ids, need_ids):
-        return needs_covered_by(service_domain_ids, set(need_ids), self._parents)
+        self.partnerships = Partnerships.of(sender_service_id, on=on)
 
     def classify(self, target_service_id, need_ids) -> ClassificationResult:
-        target_conventions = self._conventions_of.get(target_service_id, [])
-        if target_conventions and target_service_id != self.sender_service_id:
-            need_ids = set(need_ids)
-            in_scope = [c for c in target_conventions if need_ids & self._scope_of[c.pk]]
-            return ClassificationResult(Classification.IN_CONVENTION, (in_scope or target_conventions)[0])
-        if self.covered_needs(self._partner_domains, need_ids):
+        convention = self.partnerships.convention_for(target_service_id, need_ids)
+        if convention is not None:
+            return ClassificationResult(Classification.IN_CONVENTION, convention)
+        if self.partnerships.cover(need_ids):
             return ClassificationResult(Classification.OFF_CONVENTION)
         return ClassificationResult(Classification.NO_PARTNER)
 
@@ -132,16 +87,17 @@ def referral_preview(*, case, service_ids, on=None):
     A constant number of queries, whatever the number of services.
     """
     need_ids = set(case.needs.values_list("pk", flat=True))
+    needs_met = Domain.objects.meeting(need_ids)
     classifier = ReferralClassifier(case.service_id, on=on)
     services = Service.objects.active().filter(pk__in=service_ids).select_related("organisation", "commune")
-    domains_by_service = {}
+    covered_by_service = {}
     for service_id, domain_id in Service.domains.through.objects.filter(
-        service_id__in=service_ids
+        service_id__in=service_ids, domain_id__in=needs_met
     ).values_list("service_id", "domain_id"):
-        domains_by_service.setdefault(service_id, set()).add(domain_id)
+        covered_by_service.setdefault(service_id, set()).update(needs_met[domain_id])
     preview = []
     for service in sorted(services, key=lambda s: (s.name.lower(), s.pk)):
-        covered = classifier.covered_needs(domains_by_service.get(service.pk, set()), need_ids)
+        covered = covered_by_service.get(service.pk, set())
         preview.append((service, covered, classifier.classify(service.pk, covered)))
     return preview
 

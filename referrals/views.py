@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_fsm import ConcurrentTransition, can_proceed
 
 from partners.models import Domain
-from partners.views import partner_conventions_of
+from partners.partnerships import Partnerships
 
 from .enums import CaseStatus, Classification, ReferralStatus
 from .forms import REASON_CHOICES, CaseForm, CommentForm, RefusalForm
@@ -187,8 +187,8 @@ def case_routing(request, pk):
             },
             status=400,
         )
-    partner_conventions = partner_conventions_of(request.user.service_id)
-    result = routing_for_case(case, radius_km=radius, official_ids=set(partner_conventions))
+    partnerships = Partnerships.for_request(request)
+    result = routing_for_case(case, radius_km=radius, official_ids=partnerships.partner_ids)
     proposals = [
         {
             "proposal": proposal,
@@ -197,7 +197,7 @@ def case_routing(request, pk):
                     "service": result.services[a.candidate.id],
                     "candidate": a.candidate,
                     "covers": sorted((result.needs[n] for n in a.covers), key=lambda d: d.label),
-                    "conventions": partner_conventions.get(a.candidate.id, []),
+                    "conventions": partnerships.conventions_with(a.candidate.id),
                     "stale": result.services[a.candidate.id].is_stale(),
                 }
                 for a in proposal.assignments

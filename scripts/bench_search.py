@@ -777,10 +777,10 @@ def bench_routing(client, worker, runs, secure):
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
-    from partners.views import partner_conventions_of
+    from partners.partnerships import Partnerships
     from referrals.routing_data import routing_for_case
 
-    official_ids = set(partner_conventions_of(worker.service_id))
+    official_ids = Partnerships.of(worker.service_id).partner_ids
     rows = []
     for label, case in routing_cases(worker):
         url_path = reverse("referrals:case_routing", args=[case.pk])
@@ -1077,7 +1077,7 @@ def main():
     from django.test.utils import CaptureQueriesContext
 
     from partners.models import Organisation, Service
-    from partners.views import partner_conventions_of
+    from partners.partnerships import Partnerships
     from reseau.accounts.models import User
 
     bench_start = time.perf_counter()
@@ -1102,7 +1102,7 @@ def main():
     client = Client()
     client.force_login(worker)
     secure = not settings.DEBUG
-    partner_ids = partner_conventions_of(worker.service_id).keys()
+    partner_ids = Partnerships.of(worker.service_id).partner_ids
 
     phases = Phases()
     rows = []

@@ -20,6 +20,7 @@ from partners.models import (
     Organisation,
     Service,
 )
+from partners.partnerships import Partnerships
 from partners.referentials import load_referentials
 from reseau.accounts.models import User
 from tests.factories import CommuneFactory
@@ -178,17 +179,15 @@ def test_demo_accounts_have_their_roles(demo):
     assert colleague.service == worker.service
     assert not worker.is_staff
     receiving = User.objects.get(email="accueil@reseau.test")
-    assert receiving.service in Service.objects.official_partners_of(worker.service)
+    assert Partnerships.of(worker.service).is_partner(receiving.service_id)
 
 
 def test_worker_has_official_partners_and_outside_worker_has_none(demo):
     worker = User.objects.get(email="travailleur@reseau.test")
     outside = User.objects.get(email="hors-reseau@reseau.test")
 
-    partners = Service.objects.official_partners_of(worker.service)
-
-    assert partners.count() >= 15
-    assert not Service.objects.official_partners_of(outside.service).exists()
+    assert len(Partnerships.of(worker.service).partner_ids) >= 15
+    assert not Partnerships.of(outside.service).partner_ids
     assert not outside.service.memberships.exists()
 
 

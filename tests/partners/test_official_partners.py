@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from partners.enums import ConventionStatus
 from partners.models import Convention, Service
+from partners.partnerships import Partnerships
 from tests.factories import ConventionFactory, MembershipFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +18,7 @@ def days(n):
 
 
 def partners_of(service, on=TODAY):
-    return set(Service.objects.official_partners_of(service, on=on))
+    return set(Service.objects.filter(pk__in=Partnerships.of(service, on=on).partner_ids))
 
 
 @pytest.fixture
@@ -114,9 +115,12 @@ def test_partners_come_from_every_shared_convention_and_only_those(convention):
     MembershipFactory(convention=unrelated_convention, service=stranger, joined_on=TODAY - days(5))
     MembershipFactory(convention=unrelated_convention, service=first, joined_on=TODAY - days(5))
 
-    partners = Service.objects.official_partners_of(mine, on=TODAY)
-    assert set(partners) == {first, second}
-    assert partners.count() == 2  # a partner in two conventions is listed once
+    partnerships = Partnerships.of(mine, on=TODAY)
+    assert partnerships.partner_ids == {first.pk, second.pk}
+    assert list(partnerships.partners()) == sorted(
+        [first, second], key=lambda s: (s.organisation.name, s.name, s.pk)
+    )
+    assert partnerships.conventions_with(first.pk) == (convention, other_convention)
 
 
 def test_the_rule_can_be_asked_for_any_date(convention):
@@ -135,5 +139,5 @@ def test_default_date_is_today():
     for service in (mine, partner):
         MembershipFactory(convention=convention, service=service, joined_on=timezone.localdate())
 
-    assert set(Service.objects.official_partners_of(mine)) == {partner}
+    assert Partnerships.of(mine).partner_ids == {partner.pk}
     assert list(Convention.objects.shared_by(mine)) == [convention]

@@ -30,14 +30,18 @@ def test_worker_sees_their_conventions_and_official_partners_on_home(client_for)
     convention, partners = make_convention_with(worker.service, 2, title="Convention précarité")
     outsider = ServiceFactory(name="Service hors convention")
     ended, _ = make_convention_with(worker.service, 1, ended=True, title="Ancienne convention")
+    closed_down = ServiceFactory(name="Service fermé", is_active=False)
+    MembershipFactory(convention=convention, service=closed_down)
 
     response = client_for(worker).get(reverse("home"))
 
     assert response.status_code == 200
-    assert response.context["conventions"] == [convention]
+    assert [row["convention"] for row in response.context["conventions"]] == [convention]
     assert set(response.context["partners"]) == set(partners)
     content = response.content.decode()
     assert "Convention précarité" in content
+    assert "4 membres" in content  # current members, the worker's own service and the closed one included
+    assert "Service fermé" not in content
     assert "Ancienne convention" not in content
     assert outsider.name not in content
 

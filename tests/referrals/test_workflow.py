@@ -286,11 +286,14 @@ def test_a_closed_case_cannot_be_referred(network):
         referrals_create(case=case, user=None, requests=[ReferralRequest(network["partner"].pk)])
 
 
-def test_preview_costs_the_same_queries_for_one_service_or_three(network, case):
+def test_preview_costs_the_same_queries_for_two_services_or_three(network, case):
     case, _ = case
     with CaptureQueriesContext(connection) as one:
-        preview = referral_preview(case=case, service_ids=[network["partner"].pk])
-    assert [result.classification for _, _, result in preview] == [Classification.IN_CONVENTION]
+        preview = referral_preview(case=case, service_ids=[network["partner"].pk, network["outside_food"].pk])
+    assert [result.classification for _, _, result in preview] == [
+        Classification.OFF_CONVENTION,
+        Classification.IN_CONVENTION,
+    ]
 
     three = [network["partner"].pk, network["outside_food"].pk, network["outside_housing"].pk]
     with CaptureQueriesContext(connection) as many:

@@ -1,0 +1,134 @@
+"""Official partners: the one place that says who they are, under which conventions, for which needs.
+
+PRODUCT.md's rule: a service's *official partners* on a day are the **active** services that are
+current members of a convention in force that day (status active, valid_from ≤ day ≤ valid_until)
+of which the service itself is also a current member (joined_on ≤ day < left_on). A service is not
+its own partner.
+
+Every screen asks this read model: the home page, the search badges and its "partners only"
+filter, the service page, routing and the classification of referrals. It is loaded once per
+request (``Partnerships.for_request``) in one query; what only classification needs (the scope of
+each convention, the needs partners cover) is loaded on first use, one query each.
+"""
+
+import datetime
+from functools import cached_property
+
+from django.db.models import F
+from django.utils import timezone
+
+from .models import Convention, ConventionMembership, Domain, Service, needs_met_by
+
+_REQUEST_ATTRIBUTE = "_reseau_partnerships"
+
+
+class Partnerships:
+    """The official partnerships of one service on one day."""
+
+    def __init__(self, service_id, on, memberships):
+        self.service_id = service_id
+        self.on = on
+        conventions, conventions_of, members_of = {}, {}, {}
+        # Oldest convention first: classification records the oldest one that fits.
+        for membership in sorted(memberships, key=lambda m: (m.convention.valid_from, m.convention_id)):
+            convention = conventions.setdefault(membership.convention_id, membership.convention)
+            members_of.setdefault(convention.pk, set()).add(membership.service_id)
+            if membership.service_id != service_id and membership.service_is_active:
+                conventions_of.setdefault(membership.service_id, []).append(convention)
+        self._conventions = list(conventions.values())
+        self._conventions_of = {pk: tuple(found) for pk, found in conventions_of.items()}
+        self._members_of = members_of
+
+    @classmethod
+    def of(cls, service_id, on: datetime.date | None = None) -> "Partnerships":
+        """The partnerships of ``service_id`` (a Service or its id; None: no service, no partner)."""
+        service_id = getattr(service_id, "pk", service_id)
+        on = on or timezone.localdate()
+        if not service_id:
+            return cls(None, on, [])
+        # The current memberships of the conventions in force that the service shares, its own
+        # included (a convention of which it is the only member still counts as one of its conventions).
+        memberships = (
+            ConventionMembership.objects.current_on(on)
+            .filter(convention__in=Convention.objects.shared_by(service_id, on=on))
+            .select_related("convention__network")
+            .annotate(service_is_active=F("service__is_active"))
+        )
+        return cls(service_id, on, list(memberships))
+
+    @classmethod
+    def for_request(cls, request) -> "Partnerships":
+        """The signed-in worker's partnerships today, loaded once per request."""
+        cached = getattr(request, _REQUEST_ATTRIBUTE, None)
+        if cached is None:
+            cached = cls.of(getattr(request.user, "service_id", None))
+            setattr(request, _REQUEST_ATTRIBUTE, cached)
+        return cached
+
+    # --- Who --------------------------------------------------------------------------------------
+
+    @property
+    def partner_ids(self) -> frozenset[int]:
+        return frozenset(self._conventions_of)
+
+    def is_partner(self, service_id) -> bool:
+        return service_id in self._conventions_of
+
+    @property
+    def conventions(self) -> list:
+        """The conventions in force the service is a current member of, oldest first."""
+        return list(self._conventions)
+
+    def member_count(self, convention) -> int:
+        """Current members of one of these conventions, the service itself included."""
+        return len(self._members_of.get(convention.pk, ()))
+
+    def conventions_with(self, service_id) -> tuple:
+        """The conventions under which ``service_id`` is an official partner (empty: outside)."""
+        return self._conventions_of.get(service_id, ())
+
+    def partners(self):
+        """The partner services, for display, ordered by organisation then name."""
+        return (
+            Service.objects.filter(pk__in=self.partner_ids)
+            .select_related("organisation")
+            .order_by("organisation__name", "name", "pk")
+        )
+
+    # --- Under which convention, for which needs --------------------------------------------------
+
+    @cached_property
+    def _scope_needs(self) -> dict[int, frozenset[int]]:
+        """Convention id -> the needs its scope domains meet (one query, on first use)."""
+        scope = {convention.pk: set() for convention in self._conventions}
+        rows = Domain.objects.filter(conventions__in=self._conventions).values_list(
+            "conventions", "pk", "parent_id"
+        )
+        for convention_id, domain_id, parent_id in rows:
+            scope[convention_id].update(needs_met_by(domain_id, parent_id))
+        return {pk: frozenset(needs) for pk, needs in scope.items()}
+
+    @cached_property
+    def covered_needs(self) -> frozenset[int]:
+        """Every need some official partner meets (one query, on first use)."""
+        rows = Service.domains.through.objects.filter(service_id__in=self.partner_ids).values_list(
+            "domain_id", "domain__parent_id"
+        )
+        return frozenset(need for domain_id, parent_id in rows for need in needs_met_by(domain_id, parent_id))
+
+    def convention_for(self, service_id, need_ids):
+        """The convention a referral to partner ``service_id`` for ``need_ids`` is made under.
+
+        The oldest shared convention whose scope meets one of the needs, else the oldest shared one;
+        None when ``service_id`` is not an official partner.
+        """
+        shared = self.conventions_with(service_id)
+        if not shared:
+            return None
+        need_ids = set(need_ids)
+        in_scope = [c for c in shared if need_ids & self._scope_needs.get(c.pk, frozenset())]
+        return (in_scope or shared)[0]
+
+    def cover(self, need_ids) -> set[int]:
+        """The needs among ``need_ids`` that an official partner meets."""
+        return set(need_ids) & self.covered_needs
