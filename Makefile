@@ -33,13 +33,17 @@ demo: $(VENV)/.installed
 	$(PY) manage.py load_communes
 	$(PY) manage.py load_demo
 
+# The web server and a task worker (e-mails) together; Ctrl-C stops both.
 run: demo
-	$(PY) manage.py runserver 127.0.0.1:8000
+	trap 'kill 0' EXIT; $(PY) manage.py db_worker & $(PY) manage.py runserver 127.0.0.1:8000
 
+# Tasks (e-mails) run inline in tests.
+test: export DJANGO_TASKS_IMMEDIATE := true
 test: setup
 	$(PY) manage.py makemigrations --check --dry-run -v 0
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+test-browser: export DJANGO_TASKS_IMMEDIATE := true
 test-browser: setup
 	$(VENV)/bin/pytest -m browser $(PYTEST_ARGS)
 

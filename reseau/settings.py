@@ -41,7 +41,10 @@ INSTALLED_APPS = [
     "rules.apps.AutodiscoverRulesConfig",
     "simple_history",
     "import_export",
+    "django_tasks",
+    "django_tasks_db",
     "reseau.accounts",
+    "reseau.mail",
     "partners",
     "referrals",
 ]
@@ -142,6 +145,17 @@ STORAGES = {
             else "whitenoise.storage.CompressedManifestStaticFilesStorage",
         )
     },
+}
+
+# Background work (e-mails) goes through Django 6's tasks API (django-tasks backport). The database backend
+# queues tasks in the main database (SQLite or PostgreSQL; `manage.py db_worker` runs them, `make run`
+# starts one); DJANGO_TASKS_IMMEDIATE=true runs them inline, as the tests and CI do.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks.backends.immediate.ImmediateBackend"
+        if env.bool("DJANGO_TASKS_IMMEDIATE", default=False)
+        else "django_tasks_db.DatabaseBackend",
+    }
 }
 
 EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
