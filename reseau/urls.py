@@ -17,5 +17,6 @@ urlpatterns = [
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("partners.urls")),
     path("", include("referrals.urls")),
+    path("", include("reseau.accounts.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -14,7 +14,7 @@ class UserAdmin(BaseUserAdmin):
     autocomplete_fields = ["service"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Identité", {"fields": ("first_name", "last_name", "service")}),
+        ("Identité", {"fields": ("first_name", "last_name", "service", "notification_frequency")}),
         ("Droits", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )

@@ -1,5 +1,8 @@
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.db.models import Q
+
+from .enums import NotificationFrequency
 
 
 class EmailUserManager(UserManager):
@@ -47,6 +50,14 @@ class User(AbstractUser):
         help_text="Le service pour lequel la personne travaille : elle voit ses situations et orientations.",
     )
 
+    notification_frequency = models.CharField(
+        "courriels de suivi",
+        max_length=20,
+        choices=NotificationFrequency,
+        default=NotificationFrequency.EACH_EVENT,
+        help_text="Réponses et changements de vos orientations : à chaque événement, ou un récapitulatif par jour.",
+    )
+
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
 
@@ -56,6 +67,12 @@ class User(AbstractUser):
         verbose_name = "utilisateur·rice"
         verbose_name_plural = "utilisateur·rices"
         ordering = ["email"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(notification_frequency__in=NotificationFrequency.values),
+                name="user_notification_frequency_valid",
+            )
+        ]
 
     def __str__(self):
         return self.get_full_name() or self.email

@@ -46,3 +46,21 @@ class OutgoingMail(models.Model):
 
     def __str__(self):
         return self.subject
+
+
+class DigestEntry(models.Model):
+    """An event kept for a user who asked for one daily summary instead of an e-mail per event."""
+
+    email = models.EmailField("destinataire")
+    subject = models.CharField("objet", max_length=255)
+    body = models.TextField("message")
+    created_at = models.DateTimeField("créé le", default=timezone.now)
+
+    class Meta:
+        verbose_name = "événement du récapitulatif"
+        verbose_name_plural = "événements du récapitulatif"
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["email", "created_at"], name="digest_email_created_idx")]
+
+    def __str__(self):
+        return f"{self.email}: {self.subject}"

@@ -7,7 +7,10 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from .models import MailStatus, OutgoingMail
+from reseau.accounts.enums import NotificationFrequency
+from reseau.accounts.models import User
+
+from .models import DigestEntry, MailStatus, OutgoingMail
 
 logger = logging.getLogger(__name__)
 
@@ -15,13 +18,24 @@ logger = logging.getLogger(__name__)
 RETRY_DELAYS_MINUTES = (1, 5, 30, 120, 720)
 
 
-def mail_queue(*, subject, body, recipients):
+def mail_queue(*, subject, body, recipients, digestible=False):
     """Record an e-mail and hand it to the task queue once the current transaction commits.
 
-    Returns the OutgoingMail (None when there is nobody to write to). Never sends in the request:
-    the web request only writes a row.
+    Returns the OutgoingMail (None when there is nobody to write to now). Never sends in the request:
+    the web request only writes a row. ``digestible`` e-mails (follow-up of one's own referrals) go
+    into the daily summary of the users who chose one (see ``mail_send_digests``).
     """
-    recipients = sorted({address for address in recipients if address})
+    recipients = sorted({address.lower() for address in recipients if address})
+    if digestible and recipients:
+        daily = set(
+            User.objects.filter(
+                email__in=recipients, is_active=True, notification_frequency=NotificationFrequency.DAILY
+            ).values_list("email", flat=True)
+        )
+        DigestEntry.objects.bulk_create(
+            DigestEntry(email=email, subject=subject[:255], body=body) for email in sorted(daily)
+        )
+        recipients = [address for address in recipients if address not in daily]
     if not recipients:
         return None
     mail = OutgoingMail.objects.create(subject=subject[:255], body=body, recipients=recipients)
@@ -93,3 +107,29 @@ def mail_retry(*, mail_ids):
     for mail_id in mail_ids:
         transaction.on_commit(lambda mail_id=mail_id: _enqueue(mail_id))
     return updated
+
+
+def mail_send_digests(*, now=None):
+    """Queue one summary per user of the events kept for them, then forget those events. Idempotent.
+
+    Run daily (cron). Each recipient is one transaction: entries are removed with their summary queued.
+    """
+    now = now or timezone.now()
+    sent = 0
+    for email in DigestEntry.objects.filter(created_at__lte=now).values_list("email", flat=True).distinct():
+        with transaction.atomic():
+            entries = list(DigestEntry.objects.select_for_update().filter(email=email, created_at__lte=now))
+            if not entries:
+                continue
+            sections = "\n\n".join(
+                f"— {timezone.localtime(e.created_at):%d/%m à %H:%M} · {e.subject}\n\n{e.body}"
+                for e in entries
+            )
+            mail_queue(
+                subject=f"Réseau : votre récapitulatif ({len(entries)} événement{'s' if len(entries) > 1 else ''})",
+                body=f"Bonjour,\n\nVoici ce qui s'est passé depuis votre dernier récapitulatif.\n\n{sections}",
+                recipients=[email],
+            )
+            DigestEntry.objects.filter(pk__in=[e.pk for e in entries]).delete()
+            sent += 1
+    return sent
