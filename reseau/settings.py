@@ -70,6 +70,8 @@ MIDDLEWARE = [
     # Every page requires a login, except views marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The empty 405 of require_POST / require_http_methods becomes the French 405 page.
+    "reseau.middleware.MethodNotAllowedPageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -79,6 +81,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "reseau.urls"
+# Error pages are French, in the site's layout: templates/400.html … 500.html (Django's handlers),
+# 405 from the middleware above, and CSRF failures here.
+CSRF_FAILURE_VIEW = "reseau.views.csrf_failure"
 WSGI_APPLICATION = "reseau.wsgi.application"
 
 TEMPLATES = [
