@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import escape
 
 from reseau.urls import urlpatterns as site_urlpatterns
-from tests.factories import CaseFactory, UserFactory
+from tests.factories import DEFAULT_PASSWORD, CaseFactory, UserFactory
 
 HOME_LINK = '<a class="button" href="/">Retour à l\'accueil</a>'
 NAV = 'aria-label="Menu principal"'
@@ -124,6 +124,18 @@ def test_a_form_sent_without_its_csrf_token_gets_the_french_403_page_and_does_no
     assert NAV in content
     assert "CSRF" not in content  # Django's technical reason is not shown
     assert client.get(reverse("home")).status_code == 200  # still logged in
+
+
+@pytest.mark.django_db
+def test_a_stale_login_form_gets_the_french_403_page_without_the_menu():
+    user = UserFactory(worker=True)
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post(reverse("login"), {"username": user.email, "password": DEFAULT_PASSWORD})
+
+    content = assert_french_error_page(response, 403, "Formulaire expiré")
+    assert NAV not in content
+    assert "_auth_user_id" not in client.session
 
 
 # --- 400 --------------------------------------------------------------------------------------------
