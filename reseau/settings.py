@@ -20,10 +20,9 @@ env = environ.Env()
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
-DEV_SECRET_KEY = "django-insecure-dev-only-key-not-for-production-use"
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 if DEBUG:
-    SECRET_KEY = SECRET_KEY or DEV_SECRET_KEY
+    SECRET_KEY = SECRET_KEY or "django-insecure-dev-only-key-not-for-production-use"
 elif not SECRET_KEY:
     raise ImproperlyConfigured(
         "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false "
