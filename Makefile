@@ -6,6 +6,9 @@ PIP := $(VENV)/bin/pip
 AXE_VERSION := 4.10.3
 AXE_DIR := .cache/axe-core
 export DJANGO_SETTINGS_MODULE := reseau.settings
+# Production fails closed (DEBUG off unless set on): every target here is for development.
+# Set DJANGO_DEBUG=false in the shell to try the production settings locally.
+export DJANGO_DEBUG ?= true
 
 .PHONY: setup run test test-browser bench quality format demo clean
 
@@ -50,12 +53,15 @@ test-browser: setup
 # Search at national scale (150 000 services) on PostgreSQL: builds the bench database once (~3 min),
 # then times /recherche/ (~5 min); results in scripts/bench_results.md. BENCH_ARGS=--rebuild to rebuild.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/reseau_bench
+# The bench times production settings (DEBUG off, set by the script): they need a site URL.
+BENCH_SITE_URL ?= http://127.0.0.1:8000
 bench: $(VENV)/.installed
 	@if ! pg_isready -q -h 127.0.0.1 -p 5432; then \
 	  pg_ctlcluster --skip-systemctl-redirect "$$(ls /etc/postgresql)" main start; \
 	  for _ in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; \
 	fi
-	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) scripts/bench_search.py $(BENCH_ARGS)
+	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_DEBUG=false DJANGO_SITE_URL=$(BENCH_SITE_URL) \
+	  $(PY) scripts/bench_search.py $(BENCH_ARGS)
 
 quality: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -1,27 +1,39 @@
 """Réseau settings: one file, every deploy value from the environment.
 
-Development defaults are safe to run locally (SQLite, DEBUG on, console e-mail);
-production sets DJANGO_DEBUG=false, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and DATABASE_URL,
-and then passes ``manage.py check --deploy``.
+Production fails closed: DEBUG is off unless ``DJANGO_DEBUG`` turns it on, and without DEBUG the
+app refuses to start unless ``DJANGO_SECRET_KEY`` (a real key) and ``DJANGO_SITE_URL`` are set;
+production also sets ``DJANGO_ALLOWED_HOSTS`` and ``DATABASE_URL``, and then passes
+``manage.py check --deploy``. Development turns DEBUG on (the Makefile's targets and the test suite
+set ``DJANGO_DEBUG=true``) and gets safe local defaults: SQLite, a dev key, console e-mail.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = env.str(
-    "DJANGO_SECRET_KEY",
-    # Development only: production refuses to start without a real key (see below).
-    default="django-insecure-dev-only-key-not-for-production-use",
-)
-if not DEBUG and SECRET_KEY.startswith("django-insecure"):
-    raise environ.ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false.")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+if DEBUG:
+    SECRET_KEY = SECRET_KEY or "django-insecure-dev-only-key-not-for-production-use"
+elif not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false "
+        "(a random string of at least 50 characters)."
+    )
+elif len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure"):
+    # The same bar as Django's check --deploy (security.W009), enforced at start-up.
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is too weak for production: use a random string of at least 50 characters, "
+        "with at least 5 different characters, not starting with 'django-insecure'."
+    )
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -60,6 +72,8 @@ MIDDLEWARE = [
     # Every page requires a login, except views marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The empty 405 of require_POST / require_http_methods becomes the French 405 page.
+    "reseau.middleware.MethodNotAllowedPageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -69,6 +83,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "reseau.urls"
+# Error pages are French, in the site's layout: templates/400.html … 500.html (Django's handlers),
+# 405 from the middleware above, and CSRF failures here.
+CSRF_FAILURE_VIEW = "reseau.views.csrf_failure"
 WSGI_APPLICATION = "reseau.wsgi.application"
 
 TEMPLATES = [
@@ -203,7 +220,17 @@ LOGGING = {
 }
 
 # Referrals and cases.
-SITE_URL = env.str("DJANGO_SITE_URL", default="http://127.0.0.1:8000")
+# The public address of the site, written into e-mail links (answer links): required in production.
+SITE_URL = env.str("DJANGO_SITE_URL", default="http://127.0.0.1:8000" if DEBUG else "")
+if not DEBUG and not SITE_URL:
+    raise ImproperlyConfigured(
+        "DJANGO_SITE_URL must be set when DJANGO_DEBUG is false: the public address of the site used "
+        "in e-mail links, e.g. https://reseau.example.org"
+    )
+if urlsplit(SITE_URL).scheme not in {"http", "https"} or not urlsplit(SITE_URL).netloc:
+    raise ImproperlyConfigured(
+        f"DJANGO_SITE_URL must be an absolute http(s) address, e.g. https://reseau.example.org (got {SITE_URL!r})."
+    )
 REFERRAL_EXPIRY_DAYS = env.int("REFERRAL_EXPIRY_DAYS", default=15)
 REFERRAL_REMINDER_DAYS_BEFORE = env.int("REFERRAL_REMINDER_DAYS_BEFORE", default=3)
 CASE_RETENTION_MONTHS = env.int("CASE_RETENTION_MONTHS", default=24)

@@ -4,6 +4,10 @@ from django.urls import include, path
 
 from partners.views import home
 from reseau.accounts.forms import EmailAuthenticationForm
+from reseau.views import LogoutView
+
+# Errors: Django's own handlers render templates/400.html, 403.html, 404.html and 500.html (the last one
+# without the database, a user or any context processor); 405 and CSRF failures: see reseau/settings.py.
 
 urlpatterns = [
     path("", home, name="home"),
@@ -14,7 +18,7 @@ urlpatterns = [
         ),
         name="login",
     ),
-    path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    path("deconnexion/", LogoutView.as_view(), name="logout"),
     path("", include("partners.urls")),
     path("", include("referrals.urls")),
     path("", include("reseau.accounts.urls")),

@@ -127,7 +127,14 @@ PRODUCTION_ENV = {
     "DJANGO_DEBUG": "false",
     "DJANGO_SECRET_KEY": "a-production-secret-key-that-is-long-and-random-enough-0123456789-abcdef",
     "DJANGO_ALLOWED_HOSTS": "reseau.exemple.fr",
+    "DJANGO_SITE_URL": "https://reseau.exemple.fr",
 }
+
+
+def production_env(**changes):
+    """PRODUCTION_ENV with some variables changed; ``None`` removes one."""
+    env = {**PRODUCTION_ENV, **changes}
+    return {name: value for name, value in env.items() if value is not None}
 
 
 def test_check_deploy_is_clean_with_production_settings():
@@ -136,9 +143,93 @@ def test_check_deploy_is_clean_with_production_settings():
     assert "no issues" in result.stdout
 
 
-def test_production_refuses_to_start_without_a_secret_key():
-    env = dict(PRODUCTION_ENV)
-    del env["DJANGO_SECRET_KEY"]
-    result = run_manage("check", env_overrides=env)
+def test_debug_is_off_unless_set_on():
+    env = production_env(DJANGO_DEBUG=None)
+    result = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings; print(settings.DEBUG)",
+        env_overrides=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_without_debug_the_app_refuses_to_start_with_the_development_defaults():
+    # A fresh shell: DJANGO_DEBUG unset, so no dev key and no dev site URL either.
+    result = run_manage("check", env_overrides={})
     assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = run_manage("check", env_overrides=production_env(DJANGO_SECRET_KEY=None))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "short-but-not-empty-0123456789",  # under 50 characters
+        "django-insecure-" + "a-long-development-key-0123456789-abcdefghijklmnop",  # Django's dev prefix
+        "ab" * 30,  # 60 characters, 2 different ones
+    ],
+    ids=["short", "django-insecure", "few-characters"],
+)
+def test_production_refuses_to_start_with_a_weak_secret_key(key):
+    result = run_manage("check", env_overrides=production_env(DJANGO_SECRET_KEY=key))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: DJANGO_SECRET_KEY is too weak" in result.stderr
+    assert key not in result.stderr  # the key itself is never printed
+
+
+def test_production_refuses_to_start_without_a_site_url():
+    result = run_manage("check", env_overrides=production_env(DJANGO_SITE_URL=None))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: DJANGO_SITE_URL must be set when DJANGO_DEBUG is false" in result.stderr
+
+
+def test_a_site_url_that_is_not_an_address_is_refused():
+    result = run_manage("check", env_overrides=production_env(DJANGO_SITE_URL="reseau.exemple.fr"))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: DJANGO_SITE_URL must be an absolute http(s) address" in result.stderr
+
+
+def test_development_runs_with_debug_on_and_its_defaults():
+    code = "from django.conf import settings; print(settings.DEBUG, settings.SITE_URL)"
+    result = run_manage("shell", "--no-imports", "-c", code, env_overrides={"DJANGO_DEBUG": "true"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True http://127.0.0.1:8000"
+
+
+def test_the_makefile_turns_debug_on_for_its_development_targets():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    result = subprocess.run(
+        ["make", "--no-print-directory", "--eval", "print-debug: ; @echo $$DJANGO_DEBUG", "print-debug"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "true"
+
+
+def test_the_test_suite_runs_whatever_the_shell_exports():
+    """pytest loads the settings before any conftest.py: reseau.pytest_plugin turns DEBUG on first."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env["DJANGO_DEBUG"] = "false"  # and no secret key, no site URL
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "tests/test_security.py"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "test_the_test_suite_runs_whatever_the_shell_exports" in result.stdout
