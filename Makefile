@@ -40,13 +40,11 @@ demo: $(VENV)/.installed
 run: demo
 	trap 'kill 0' EXIT; $(PY) manage.py db_worker & $(PY) manage.py runserver 127.0.0.1:8000
 
-# Tasks (e-mails) run inline in tests.
-test: export DJANGO_TASKS_IMMEDIATE := true
+# Tasks (e-mails) run inline in tests (DJANGO_TASKS_IMMEDIATE=true, set by reseau/pytest_plugin.py).
 test: setup
 	$(PY) manage.py makemigrations --check --dry-run -v 0
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-test-browser: export DJANGO_TASKS_IMMEDIATE := true
 test-browser: setup
 	$(VENV)/bin/pytest -m browser $(PYTEST_ARGS)
 

@@ -10,3 +10,5 @@ is tested in subprocesses (tests/test_security.py); pytest-django still runs eac
 import os
 
 os.environ["DJANGO_DEBUG"] = "true"
+# Tasks (e-mails) run inline, in the test's own transaction: what DJANGO_TASKS_IMMEDIATE=true is for.
+os.environ["DJANGO_TASKS_IMMEDIATE"] = "true"

@@ -49,12 +49,6 @@ def _no_axes_lockout_between_tests(settings):
     settings.AXES_FAILURE_LIMIT = 5
 
 
-@pytest.fixture(autouse=True)
-def _tasks_run_inline(settings):
-    # What `make test` sets with DJANGO_TASKS_IMMEDIATE=true, also for a bare `pytest`.
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-
-
 @pytest.fixture
 def client_for():
     """A logged-in test client for a user: ``client_for(user)``."""

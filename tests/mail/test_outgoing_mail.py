@@ -165,3 +165,12 @@ def test_coordinators_and_workers_do_not_see_outgoing_mail(client_for):
         assert client.get(reverse("admin:mail_outgoingmail_changelist")).status_code in {302, 403}
         change = reverse("admin:mail_outgoingmail_change", args=[outgoing.pk])
         assert client.get(change).status_code in {302, 403}
+
+
+def test_the_suite_runs_tasks_inline_through_the_documented_environment_setting():
+    import os
+
+    from django.conf import settings
+
+    assert os.environ["DJANGO_TASKS_IMMEDIATE"] == "true"
+    assert settings.TASKS["default"]["BACKEND"] == "django_tasks.backends.immediate.ImmediateBackend"
