@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "reseau.accounts",
     "reseau.mail",
+    "reseau.links",
     "partners",
     "referrals",
 ]
@@ -218,6 +219,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# Personal links e-mailed to services without an account (reseau.links): validity, and requests per
+# client address and hour on the pages they open.
+ACCESS_LINK_VALID_DAYS = env.int("ACCESS_LINK_VALID_DAYS", default=7)
+LINK_RATE_LIMIT_PER_HOUR = env.int("LINK_RATE_LIMIT_PER_HOUR", default=60)
 
 # Referrals and cases.
 # The public address of the site, written into e-mail links (answer links): required in production.
