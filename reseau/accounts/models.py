@@ -1,6 +1,7 @@
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
-from django.db.models import Q
+
+from partners.models import choices_check
 
 from .enums import NotificationFrequency
 
@@ -68,9 +69,8 @@ class User(AbstractUser):
         verbose_name_plural = "utilisateur·rices"
         ordering = ["email"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(notification_frequency__in=NotificationFrequency.values),
-                name="user_notification_frequency_valid",
+            choices_check(
+                "notification_frequency", NotificationFrequency, "user_notification_frequency_valid"
             )
         ]
 

@@ -4,6 +4,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from partners.models import choices_check
+
 
 class LinkPurpose(models.TextChoices):
     REFERRAL_ANSWER = "referral_answer", "Répondre à une orientation"
@@ -43,9 +45,7 @@ class AccessLink(models.Model):
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["expires_at"], name="access_link_expires_idx")]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(purpose__in=LinkPurpose.values), name="access_link_purpose_valid"
-            ),
+            choices_check("purpose", LinkPurpose, "access_link_purpose_valid"),
             models.CheckConstraint(
                 condition=~Q(purpose=LinkPurpose.REFERRAL_ANSWER) | Q(referral__isnull=False),
                 name="access_link_answer_has_referral",

@@ -4,6 +4,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from partners.models import choices_check
+
 
 class MailStatus(models.TextChoices):
     PENDING = "pending", "À envoyer"
@@ -38,7 +40,7 @@ class OutgoingMail(models.Model):
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="mail_status_next_idx")]
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=MailStatus.values), name="mail_status_valid"),
+            choices_check("status", MailStatus, "mail_status_valid"),
             models.CheckConstraint(
                 condition=~Q(status=MailStatus.SENT) | Q(sent_at__isnull=False), name="mail_sent_has_sent_at"
             ),
