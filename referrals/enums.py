@@ -9,6 +9,7 @@ class CaseStatus(models.TextChoices):
 class ReferralStatus(models.TextChoices):
     DRAFT = "draft", "Brouillon"
     SENT = "sent", "Envoyée"
+    UNDER_REVIEW = "under_review", "En cours d'étude"
     ACCEPTED = "accepted", "Acceptée"
     REFUSED = "refused", "Refusée"
     COMPLETED = "completed", "Terminée"

@@ -96,3 +96,28 @@ class CommentForm(forms.Form):
 
 
 REASON_CHOICES = [("", "— Choisir le motif —"), *OffConventionReason.choices]
+
+
+class ReferralMessageForm(forms.Form):
+    """What the sender gives the receiver with their referrals: a message and how to call back."""
+
+    message = forms.CharField(
+        label="Message pour le service (facultatif)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=NOTES_WARNING,
+    )
+    contact_phone = forms.RegexField(
+        label="Téléphone pour vous rappeler",
+        required=False,
+        max_length=30,
+        regex=r"^[0-9+ ().-]{6,30}$",
+        error_messages={"invalid": "Numéro de téléphone invalide : chiffres, espaces, +, points ou tirets."},
+    )
+    contact_email = forms.EmailField(label="Courriel pour vous répondre", required=False, max_length=254)
+
+    @classmethod
+    def for_service(cls, service, data=None):
+        """Bound to ``data``, or prefilled with the sender's service's own phone and e-mail."""
+        return cls(data, initial={"contact_phone": service.phone, "contact_email": service.email})

@@ -1,3 +1,4 @@
+import datetime
 import secrets
 from functools import wraps
 
@@ -107,12 +108,20 @@ class Case(models.Model):
 
 SENT_STATUSES = [
     ReferralStatus.SENT,
+    ReferralStatus.UNDER_REVIEW,
     ReferralStatus.ACCEPTED,
     ReferralStatus.REFUSED,
     ReferralStatus.COMPLETED,
     ReferralStatus.EXPIRED,
 ]
-PENDING_STATUSES = [ReferralStatus.DRAFT, ReferralStatus.SENT, ReferralStatus.ACCEPTED]
+PENDING_STATUSES = [
+    ReferralStatus.DRAFT,
+    ReferralStatus.SENT,
+    ReferralStatus.UNDER_REVIEW,
+    ReferralStatus.ACCEPTED,
+]
+# Waiting for the receiver's answer: what a personal link may act on.
+AWAITING_ANSWER_STATUSES = [ReferralStatus.SENT, ReferralStatus.UNDER_REVIEW]
 
 
 class ReferralQuerySet(models.QuerySet):
@@ -130,8 +139,19 @@ class ReferralQuerySet(models.QuerySet):
     def pending(self):
         return self.filter(status__in=PENDING_STATUSES)
 
-    def unanswered_since(self, moment):
-        return self.filter(status=ReferralStatus.SENT, sent_at__lt=moment)
+    def due_for_expiry(self, now):
+        """Unanswered past their deadline (same rule as Referral.answer_deadline)."""
+        sent_before = now - datetime.timedelta(days=settings.REFERRAL_EXPIRY_DAYS)
+        reviewed_sent_before = now - datetime.timedelta(days=settings.REFERRAL_REVIEW_EXPIRY_DAYS)
+        return self.filter(
+            Q(status=ReferralStatus.SENT, sent_at__lt=sent_before)
+            | Q(status=ReferralStatus.UNDER_REVIEW, sent_at__lt=reviewed_sent_before)
+        )
+
+    def due_for_reminder(self, now):
+        """Sent REFERRAL_REMINDER_AFTER_DAYS ago, still without any answer, not reminded yet."""
+        sent_before = now - datetime.timedelta(days=settings.REFERRAL_REMINDER_AFTER_DAYS)
+        return self.filter(status=ReferralStatus.SENT, sent_at__lt=sent_before, reminder_sent_at__isnull=True)
 
 
 def logged_transition(method):
@@ -142,7 +162,7 @@ def logged_transition(method):
     """
 
     @wraps(method)
-    def wrapper(self, *, by=None, comment="", **kwargs):
+    def wrapper(self, *, by=None, comment="", via_email="", **kwargs):
         with transaction.atomic():
             current = (
                 type(self)
@@ -157,7 +177,12 @@ def logged_transition(method):
             method(self, by=by, comment=comment, **kwargs)
             self.save()
             ReferralEvent.objects.create(
-                referral=self, actor=by, from_status=source, to_status=self.status, comment=comment
+                referral=self,
+                actor=by,
+                via_link_email=via_email,
+                from_status=source,
+                to_status=self.status,
+                comment=comment,
             )
 
     return wrapper
@@ -195,6 +220,11 @@ class Referral(ConcurrentTransitionMixin, models.Model):
     )
     off_convention_details = models.TextField("précisions sur le motif", blank=True)
 
+    # What the receiver needs to decide, chosen by the sender: never identifying data (see the form's warning).
+    message = models.TextField("message au service", blank=True)
+    contact_phone = models.CharField("téléphone pour rappeler", max_length=30, blank=True)
+    contact_email = models.EmailField("courriel pour répondre", blank=True)
+
     refusal_reason = models.CharField("motif du refus", max_length=20, choices=RefusalReason, blank=True)
     refusal_details = models.TextField("précisions sur le refus", blank=True)
 
@@ -207,6 +237,7 @@ class Referral(ConcurrentTransitionMixin, models.Model):
     )
     created_at = models.DateTimeField("créée le", default=timezone.now)
     sent_at = models.DateTimeField("envoyée le", null=True, blank=True)
+    reviewed_at = models.DateTimeField("mise à l'étude le", null=True, blank=True)
     answered_at = models.DateTimeField("réponse le", null=True, blank=True)
     closed_at = models.DateTimeField("close le", null=True, blank=True)
     reminder_sent_at = models.DateTimeField("relance envoyée le", null=True, blank=True)
@@ -273,12 +304,18 @@ class Referral(ConcurrentTransitionMixin, models.Model):
         self.sent_at = timezone.now()
 
     @logged_transition
-    @transition(field=status, source=ReferralStatus.SENT, target=ReferralStatus.ACCEPTED)
+    @transition(field=status, source=ReferralStatus.SENT, target=ReferralStatus.UNDER_REVIEW)
+    def review(self, *, by=None, comment=""):
+        """The receiver is studying the request: it expires later (REFERRAL_REVIEW_EXPIRY_DAYS)."""
+        self.reviewed_at = timezone.now()
+
+    @logged_transition
+    @transition(field=status, source=AWAITING_ANSWER_STATUSES, target=ReferralStatus.ACCEPTED)
     def accept(self, *, by=None, comment=""):
         self.answered_at = timezone.now()
 
     @logged_transition
-    @transition(field=status, source=ReferralStatus.SENT, target=ReferralStatus.REFUSED)
+    @transition(field=status, source=AWAITING_ANSWER_STATUSES, target=ReferralStatus.REFUSED)
     def refuse(self, *, by=None, comment="", reason="", details=""):
         if reason not in RefusalReason.values:
             raise ValueError("Un motif de refus est obligatoire.")
@@ -293,16 +330,32 @@ class Referral(ConcurrentTransitionMixin, models.Model):
     @logged_transition
     @transition(
         field=status,
-        source=[ReferralStatus.DRAFT, ReferralStatus.SENT, ReferralStatus.ACCEPTED],
+        source=[ReferralStatus.DRAFT, *AWAITING_ANSWER_STATUSES, ReferralStatus.ACCEPTED],
         target=ReferralStatus.CANCELLED,
     )
     def cancel(self, *, by=None, comment=""):
         self.closed_at = timezone.now()
 
     @logged_transition
-    @transition(field=status, source=ReferralStatus.SENT, target=ReferralStatus.EXPIRED)
+    @transition(field=status, source=AWAITING_ANSWER_STATUSES, target=ReferralStatus.EXPIRED)
     def expire(self, *, by=None, comment=""):
         self.closed_at = timezone.now()
+
+    @property
+    def is_awaiting_answer(self):
+        return self.status in AWAITING_ANSWER_STATUSES
+
+    def answer_deadline(self):
+        """When an unanswered referral expires: REFERRAL_EXPIRY_DAYS after sending, or
+        REFERRAL_REVIEW_EXPIRY_DAYS once under review. None when no answer is awaited."""
+        if not self.is_awaiting_answer or self.sent_at is None:
+            return None
+        days = (
+            settings.REFERRAL_REVIEW_EXPIRY_DAYS
+            if self.status == ReferralStatus.UNDER_REVIEW
+            else settings.REFERRAL_EXPIRY_DAYS
+        )
+        return self.sent_at + datetime.timedelta(days=days)
 
 
 class ReferralEvent(models.Model):
@@ -320,6 +373,11 @@ class ReferralEvent(models.Model):
         related_name="+",
     )
     at = models.DateTimeField("le", default=timezone.now)
+    via_link_email = models.EmailField(
+        "par lien personnel envoyé à",
+        blank=True,
+        help_text="Réponse donnée sans compte, depuis le lien reçu.",
+    )
     from_status = models.CharField("de", max_length=20, choices=ReferralStatus)
     to_status = models.CharField("vers", max_length=20, choices=ReferralStatus)
     comment = models.TextField("commentaire", blank=True)

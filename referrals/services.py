@@ -6,17 +6,16 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
-from django.urls import reverse
 from django.utils import timezone
 
 from partners.models import Convention, Domain, Service
 from partners.partnerships import Partnerships
 
-from .enums import CaseStatus, Classification, OffConventionReason, ReferralStatus
-from .models import Case, Referral, ReferralStatistic
+from .enums import CaseStatus, Classification, OffConventionReason
+from .models import AWAITING_ANSWER_STATUSES, Case, Referral, ReferralStatistic
+from .notifications import notify_receiver, notify_sender
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +102,7 @@ def referral_preview(*, case, service_ids, on=None):
 
 
 @transaction.atomic
-def referrals_create(*, case, requests, user, on=None):
+def referrals_create(*, case, requests, user, message="", contact_phone="", contact_email="", on=None):
     """Create and send one referral per request, atomically: one invalid request and none is saved."""
     if not case.is_open:
         raise ReferralRejected({None: "Cette situation est clôturée : rouvrez-la pour orienter."})
@@ -146,78 +145,25 @@ def referrals_create(*, case, requests, user, on=None):
             convention=result.convention,
             off_convention_reason=request.reason if keep_reason else "",
             off_convention_details=request.details.strip() if keep_reason else "",
+            message=message.strip(),
+            contact_phone=contact_phone.strip(),
+            contact_email=contact_email.strip(),
             sender=user,
         )
         referral.needs.set(covered)
         referral.send(by=user)
+        notify_receiver(referral, "sent")  # links and e-mails saved with the referrals, sent after commit
         referrals.append(referral)
-    transaction.on_commit(lambda: [notify_referral_sent(r) for r in referrals])
     return referrals
-
-
-# --- Notifications ------------------------------------------------------------------------------
-
-
-def _service_recipients(service):
-    emails = set(service.staff.filter(is_active=True).values_list("email", flat=True))
-    if service.email:
-        emails.add(service.email)
-    return sorted(emails)
-
-
-def _absolute(path):
-    return settings.SITE_URL.rstrip("/") + path
-
-
-def notify_referral_sent(referral):
-    recipients = _service_recipients(referral.service)
-    if not recipients:
-        return
-    send_mail(
-        subject=f"Nouvelle orientation reçue ({referral.case.reference})",
-        message=(
-            f"Bonjour,\n\nLe service « {referral.case.service.name} » vous adresse une orientation "
-            f"(situation {referral.case.reference}).\n\nPour l'accepter ou la refuser : "
-            f"{_absolute(reverse('referrals:referral_detail', args=[referral.pk]))}\n\n"
-            "Sans réponse sous "
-            f"{settings.REFERRAL_EXPIRY_DAYS} jours, l'orientation expirera.\n\n— Réseau"
-        ),
-        from_email=None,
-        recipient_list=recipients,
-    )
-
-
-def notify_referral_answered(referral):
-    # The worker who sent it; if they have left, their colleagues (the case belongs to the service).
-    sender = referral.sender
-    if sender and sender.is_active:
-        recipients = [sender.email]
-    else:
-        recipients = sorted(
-            referral.case.service.staff.filter(is_active=True).values_list("email", flat=True)
-        )
-    if not recipients:
-        return
-    send_mail(
-        subject=f"Orientation {referral.get_status_display().lower()} ({referral.case.reference})",
-        message=(
-            f"Bonjour,\n\n« {referral.service.name} » a répondu à votre orientation "
-            f"(situation {referral.case.reference}) : {referral.get_status_display().lower()}."
-            + (f"\nMotif : {referral.get_refusal_reason_display()}." if referral.refusal_reason else "")
-            + f"\n\n{_absolute(reverse('referrals:case_detail', args=[referral.case_id]))}\n\n— Réseau"
-        ),
-        from_email=None,
-        recipient_list=recipients,
-    )
 
 
 # --- Expiry and reminders -----------------------------------------------------------------------
 
 
 def referrals_expire(*, now=None, dry_run=False, batch_size=500):
-    """Expire referrals sent and unanswered for REFERRAL_EXPIRY_DAYS days. Idempotent."""
+    """Expire referrals unanswered past their deadline (Referral.answer_deadline). Idempotent."""
     now = now or timezone.now()
-    due = Referral.objects.unanswered_since(now - datetime.timedelta(days=settings.REFERRAL_EXPIRY_DAYS))
+    due = Referral.objects.due_for_expiry(now)
     ids = list(due.order_by("pk").values_list("pk", flat=True))
     if dry_run:
         return len(ids)
@@ -225,40 +171,27 @@ def referrals_expire(*, now=None, dry_run=False, batch_size=500):
     for start in range(0, len(ids), batch_size):
         with transaction.atomic():
             for referral in Referral.objects.filter(
-                pk__in=ids[start : start + batch_size], status=ReferralStatus.SENT
+                pk__in=ids[start : start + batch_size], status__in=AWAITING_ANSWER_STATUSES
             ):
                 referral.expire(by=None, comment="Sans réponse dans le délai.")
+                notify_sender(referral)
                 expired += 1
     logger.info("referrals expired: %s", expired)
     return expired
 
 
 def referrals_remind(*, now=None, dry_run=False):
-    """E-mail the receiving service once, a few days before a referral expires. Idempotent."""
+    """E-mail the receiving service once, REFERRAL_REMINDER_AFTER_DAYS after sending. Idempotent."""
     now = now or timezone.now()
-    threshold = now - datetime.timedelta(
-        days=settings.REFERRAL_EXPIRY_DAYS - settings.REFERRAL_REMINDER_DAYS_BEFORE
-    )
-    due = Referral.objects.unanswered_since(threshold).filter(reminder_sent_at__isnull=True)
-    due = due.select_related("case", "service")
+    due = Referral.objects.due_for_reminder(now)
+    due = due.select_related("case__service__organisation", "case__commune", "service")
     if dry_run:
         return due.count()
     reminded = 0
-    for referral in due:
-        recipients = _service_recipients(referral.service)
-        if recipients:
-            send_mail(
-                subject=f"Rappel : orientation sans réponse ({referral.case.reference})",
-                message=(
-                    f"Bonjour,\n\nL'orientation reçue le {timezone.localtime(referral.sent_at):%d/%m/%Y} "
-                    f"(situation {referral.case.reference}) attend votre réponse ; elle expirera dans "
-                    f"{settings.REFERRAL_REMINDER_DAYS_BEFORE} jours.\n\n"
-                    f"{_absolute(reverse('referrals:referral_detail', args=[referral.pk]))}\n\n— Réseau"
-                ),
-                from_email=None,
-                recipient_list=recipients,
-            )
-        Referral.objects.filter(pk=referral.pk).update(reminder_sent_at=now)
+    for referral in due.prefetch_related("needs"):
+        with transaction.atomic():
+            notify_receiver(referral, "reminder")  # queued: a mail server failure is retried, not lost
+            Referral.objects.filter(pk=referral.pk).update(reminder_sent_at=now)
         reminded += 1
     return reminded
 

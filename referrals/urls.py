@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import link_views, views
 
 app_name = "referrals"
 
@@ -16,4 +16,8 @@ urlpatterns = [
     path("orientations/recues/", views.inbox, name="inbox"),
     path("orientations/<int:pk>/", views.referral_detail, name="referral_detail"),
     path("orientations/<int:pk>/<slug:action>/", views.referral_transition, name="referral_transition"),
+    # Without an account, from the personal link e-mailed to the receiving service.
+    path("reponse/<str:token>/", link_views.answer_link, name="answer_link"),
+    path("reponse/<str:token>/nouveau-lien/", link_views.answer_link_renew, name="answer_link_renew"),
+    path("reponse/<str:token>/<slug:action>/", link_views.answer_link_action, name="answer_link_action"),
 ]

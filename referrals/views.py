@@ -1,8 +1,8 @@
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,16 +14,11 @@ from partners.models import Domain
 from partners.partnerships import Partnerships
 
 from .enums import CaseStatus, Classification, ReferralStatus
-from .forms import REASON_CHOICES, CaseForm, CommentForm, RefusalForm
+from .forms import REASON_CHOICES, CaseForm, CommentForm, ReferralMessageForm, RefusalForm
 from .models import Case, Referral, ReferralEvent
+from .notifications import notify_receiver, notify_sender
 from .routing_data import routing_for_case
-from .services import (
-    ReferralRejected,
-    ReferralRequest,
-    notify_referral_answered,
-    referral_preview,
-    referrals_create,
-)
+from .services import ReferralRejected, ReferralRequest, referral_preview, referrals_create
 
 ROUTING_RADII = [5, 10, 20, 50, 100]
 MAX_ADVANTAGES_SHOWN = 6
@@ -257,9 +252,15 @@ def case_refer(request, pk):
     case = _load_case(request, pk)
     requests = _requests_from_post(request.POST)
     errors = {}
-    if request.POST.get("confirm") == "1":
+    confirming = request.POST.get("confirm") == "1"
+    message_form = ReferralMessageForm.for_service(case.service, request.POST if confirming else None)
+    if confirming and not message_form.is_valid():
+        errors = {None: "Corrigez le message ou les coordonnées ci-dessous."}
+    elif confirming:
         try:
-            referrals = referrals_create(case=case, requests=requests, user=request.user)
+            referrals = referrals_create(
+                case=case, requests=requests, user=request.user, **message_form.cleaned_data
+            )
         except ReferralRejected as rejected:
             errors = rejected.errors_by_service
         else:
@@ -286,7 +287,13 @@ def case_refer(request, pk):
     return render(
         request,
         "referrals/case_refer.html",
-        {"case": case, "rows": rows, "general_error": errors.get(None, ""), "reasons": REASON_CHOICES},
+        {
+            "case": case,
+            "rows": rows,
+            "general_error": errors.get(None, ""),
+            "reasons": REASON_CHOICES,
+            "message_form": message_form,
+        },
         status=400 if errors else 200,
     )
 
@@ -338,10 +345,13 @@ def _referral_context(request, referral, **extra):
     return {
         "referral": referral,
         "needs": referral.needs.order_by("label"),
+        "publics": referral.case.publics.order_by("label"),
+        "review_days": settings.REFERRAL_REVIEW_EXPIRY_DAYS,
         "events": referral.events.select_related("actor"),
         "is_receiver": is_receiver,
         "is_sender": is_sender,
         "can_answer": is_receiver and can_proceed(referral.accept),
+        "can_review": is_receiver and can_proceed(referral.review),
         "can_complete": (is_receiver or is_sender) and can_proceed(referral.complete),
         "can_cancel": is_sender and can_proceed(referral.cancel),
         "refusal_form": extra.pop("refusal_form", None) or RefusalForm(),
@@ -353,6 +363,7 @@ def _referral_context(request, referral, **extra):
 ACTIONS = {
     # URL slug: (transition method, who may do it, success message)
     "accepter": ("accept", "receiver", "Orientation acceptée : le service orienteur est prévenu."),
+    "etudier": ("review", "receiver", "Orientation mise à l'étude : le service orienteur est prévenu."),
     "refuser": ("refuse", "receiver", "Orientation refusée : le service orienteur est prévenu."),
     "terminer": ("complete", "either", "Orientation marquée comme terminée."),
     "annuler": ("cancel", "sender", "Orientation annulée."),
@@ -394,8 +405,10 @@ def referral_transition(request, pk, action):
     except ConcurrentTransition:
         referral = _load_referral(request, pk)
         return _refused(request, referral, "L'orientation a changé entre-temps : voici son état actuel.")
-    if action in {"accept", "refuse"}:
-        transaction.on_commit(lambda: notify_referral_answered(referral))
+    if action == "cancel":
+        notify_receiver(referral, "cancelled")
+    else:
+        notify_sender(referral)
     messages.success(request, success)
     return redirect("referrals:referral_detail", pk=referral.pk)
 

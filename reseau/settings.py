@@ -237,8 +237,11 @@ if urlsplit(SITE_URL).scheme not in {"http", "https"} or not urlsplit(SITE_URL).
     raise ImproperlyConfigured(
         f"DJANGO_SITE_URL must be an absolute http(s) address, e.g. https://reseau.example.org (got {SITE_URL!r})."
     )
-REFERRAL_EXPIRY_DAYS = env.int("REFERRAL_EXPIRY_DAYS", default=15)
-REFERRAL_REMINDER_DAYS_BEFORE = env.int("REFERRAL_REMINDER_DAYS_BEFORE", default=3)
+# Aligned on the peers (DORA, les-emplois): a reminder to the receiver after 10 days without an answer,
+# expiry after 30 days, or 60 once the receiver has put the referral under review.
+REFERRAL_REMINDER_AFTER_DAYS = env.int("REFERRAL_REMINDER_AFTER_DAYS", default=10)
+REFERRAL_EXPIRY_DAYS = env.int("REFERRAL_EXPIRY_DAYS", default=30)
+REFERRAL_REVIEW_EXPIRY_DAYS = env.int("REFERRAL_REVIEW_EXPIRY_DAYS", default=60)
 CASE_RETENTION_MONTHS = env.int("CASE_RETENTION_MONTHS", default=24)
 
 # ReferralStatistic's unique constraint treats NULLs as equal: PostgreSQL enforces it; SQLite cannot, and

@@ -199,6 +199,7 @@ class ReferralFactory(DjangoModelFactory):
             return
         paths = {
             "sent": ["send"],
+            "under_review": ["send", "review"],
             "accepted": ["send", "accept"],
             "refused": ["send", ("refuse", {"reason": "full"})],
             "completed": ["send", "accept", "complete"],

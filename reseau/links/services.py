@@ -55,13 +55,14 @@ class LinkCheck:
         return self.state == "valid"
 
 
-def link_check(token, *, purpose, now=None):
+def link_check(token, *, purpose, now=None, related=()):
     """What a token opens: its link and whether it is still valid. Malformed, tampered or unknown
-    tokens, and tokens of another purpose, are all simply "unknown"."""
+    tokens, and tokens of another purpose, are all simply "unknown". ``related``: more relations of
+    the link to load in the same query (what the page shows)."""
     if not isinstance(token, str) or not _TOKEN_FORMAT.match(token):
         return LinkCheck(None, "unknown")
     link = (
-        AccessLink.objects.select_related("service", "referral")
+        AccessLink.objects.select_related("service", "referral", *related)
         .filter(token_hash=_hash(token), purpose=purpose)
         .first()
     )

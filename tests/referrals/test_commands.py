@@ -3,6 +3,7 @@ import datetime
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from referrals.enums import ReferralStatus
@@ -16,11 +17,12 @@ pytestmark = pytest.mark.django_db
 def sent_days_ago(days, **kwargs):
     referral = ReferralFactory(to="sent", **kwargs)
     Referral.objects.filter(pk=referral.pk).update(sent_at=timezone.now() - datetime.timedelta(days=days))
+    referral.refresh_from_db()
     return referral
 
 
 def test_expire_referrals_expires_only_overdue_sent_ones_and_is_idempotent(capsys):
-    overdue, recent = sent_days_ago(16), sent_days_ago(3)
+    overdue, recent = sent_days_ago(31), sent_days_ago(29)
     accepted = ReferralFactory(to="accepted")
 
     call_command("expire_referrals", "--dry-run")
@@ -35,14 +37,31 @@ def test_expire_referrals_expires_only_overdue_sent_ones_and_is_idempotent(capsy
     assert Referral.objects.get(pk=accepted.pk).status == ReferralStatus.ACCEPTED
 
 
-def test_reminder_is_sent_once_before_expiry():
-    referral = sent_days_ago(13)
-    UserFactory(service=referral.service, email="accueil@service.fr")
-    sent_days_ago(2)
+def test_under_review_referrals_expire_after_sixty_days_not_thirty():
+    studied_long_ago, studied = sent_days_ago(61), sent_days_ago(31)
+    for referral in (studied_long_ago, studied):
+        referral.review(by=None)
 
-    assert referrals_remind() == 1
-    assert referrals_remind() == 0
+    assert referrals_expire() == 1
+    assert Referral.objects.get(pk=studied_long_ago.pk).status == ReferralStatus.EXPIRED
+    assert Referral.objects.get(pk=studied.pk).status == ReferralStatus.UNDER_REVIEW
+    assert Referral.objects.get(pk=studied.pk).answer_deadline() == studied.sent_at + datetime.timedelta(
+        days=60
+    )
+
+
+def test_reminder_is_sent_once_ten_days_after_sending(django_capture_on_commit_callbacks):
+    referral = sent_days_ago(11)
+    UserFactory(service=referral.service, email="accueil@service.fr")
+    sent_days_ago(9)
+    under_review = sent_days_ago(11)
+    under_review.review(by=None)  # the receiver answered "en cours d'étude": no reminder
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert referrals_remind() == 1
+        assert referrals_remind() == 0
     assert [m.to for m in mail.outbox] == [["accueil@service.fr"]]
+    assert reverse("referrals:answer_link", args=["x"]).removesuffix("x/") in mail.outbox[0].body
     assert "Rappel" in mail.outbox[0].subject
 
 

@@ -171,7 +171,7 @@ def test_the_sender_is_told_the_referral_was_accepted(
 
     (message,) = mailoutbox
     assert message.to == ["referente@ccas.fr"]
-    assert message.subject == f"Orientation acceptée ({referral.case.reference})"
+    assert message.subject == f"Orientation acceptée : {referral.service.name} ({referral.case.reference})"
     assert f"« {referral.service.name} » a répondu à votre orientation" in message.body
     assert ": acceptée." in message.body and "Motif" not in message.body
     assert reverse("referrals:case_detail", args=[referral.case_id]) in message.body
@@ -193,7 +193,7 @@ def test_a_refusal_gives_its_reason_but_not_the_free_text(
     )
 
     (message,) = mailoutbox
-    assert message.subject == f"Orientation refusée ({referral.case.reference})"
+    assert message.subject == f"Orientation refusée : {referral.service.name} ({referral.case.reference})"
     assert "Motif : Autre." in message.body
     assert details not in message.body  # free text stays in Réseau, behind the login
 

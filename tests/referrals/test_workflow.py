@@ -34,11 +34,17 @@ pytestmark = pytest.mark.django_db
 ALL = list(ReferralStatus.values)
 LEGAL = {
     "send": {"draft": "sent"},
-    "accept": {"sent": "accepted"},
-    "refuse": {"sent": "refused"},
+    "review": {"sent": "under_review"},
+    "accept": {"sent": "accepted", "under_review": "accepted"},
+    "refuse": {"sent": "refused", "under_review": "refused"},
     "complete": {"accepted": "completed"},
-    "cancel": {"draft": "cancelled", "sent": "cancelled", "accepted": "cancelled"},
-    "expire": {"sent": "expired"},
+    "cancel": {
+        "draft": "cancelled",
+        "sent": "cancelled",
+        "under_review": "cancelled",
+        "accepted": "cancelled",
+    },
+    "expire": {"sent": "expired", "under_review": "expired"},
 }
 CASES = [(action, source) for action in LEGAL for source in ALL]
 
