@@ -9,7 +9,7 @@ nothing are corrected against the directory's own vocabulary (pg_trgm), then the
 import math
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, F, FloatField, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import ASin, Cos, Power, Radians, Sin, Sqrt
@@ -207,8 +207,10 @@ def _unmatched_words(words: list[str]) -> list[str]:
 
 
 def _closest_word(word: str) -> str | None:
-    with connection.cursor() as cursor:
-        # The % operator uses the trigram GIN index; the threshold is set per transaction.
+    # The % operator uses the trigram GIN index, with the threshold of pg_trgm.similarity_threshold.
+    # set_config(..., true) lasts until the end of the transaction: in autocommit, that is the end of
+    # its own statement, and the look-up would run with pg_trgm's default (0.3). Hence one transaction.
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT set_config('pg_trgm.similarity_threshold', %s, true)", [str(MIN_SIMILARITY)])
         cursor.execute(
             "SELECT word FROM partners_searchword WHERE word %% %s "

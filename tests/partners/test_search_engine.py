@@ -108,6 +108,25 @@ def test_a_typo_is_corrected_from_the_directorys_vocabulary(directory):
     assert outcome.corrections == {"hebergment": "hebergement"}
 
 
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_typo_threshold_holds_outside_a_transaction():
+    # Each statement commits on its own, as in production (no per-test transaction): a threshold set
+    # with set_config(..., true) in its own statement would be gone, and pg_trgm's default 0.3 used.
+    from partners.search import MIN_SIMILARITY
+
+    ServiceFactory(name="Consultation infirmière", organisation=OrganisationFactory(name="Centre de santé"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT similarity('infirmiere', 'infrmire'), similarity('infirmiere', 'infirmre')")
+        far, near = cursor.fetchone()
+    assert 0.3 <= far < MIN_SIMILARITY <= near
+
+    assert search_services(SearchParams(text="infirmre")).corrections == {"infirmre": "infirmiere"}
+    too_far = search_services(SearchParams(text="infrmire"))
+    assert too_far.corrections == {}
+    assert names(too_far) == []
+
+
 def test_past_the_cap_matches_are_counted_up_to_it_and_ordered_by_freshness(monkeypatch):
     import datetime
 
