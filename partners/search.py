@@ -9,7 +9,7 @@ nothing are corrected against the directory's own vocabulary (pg_trgm), then the
 import math
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, F, FloatField, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import ASin, Cos, Power, Radians, Sin, Sqrt
@@ -168,8 +168,9 @@ def _match(queryset: QuerySet, words: list[str]) -> QuerySet:
     return queryset.filter(pk__in=matching_ids)
 
 
-def _annotate_rank(queryset: QuerySet, words: list[str]) -> QuerySet:
-    """Text relevance as ``rank``, higher is better, on both backends."""
+def _match_and_rank(queryset: QuerySet, words: list[str]) -> QuerySet:
+    """Only the services whose text contains every word, with their text relevance as ``rank``
+    (higher is better), on both backends."""
     if connection.vendor == "postgresql":
         rank = RawSQL(
             "ts_rank_cd('{0.1, 0.2, 0.6, 1.0}', partners_service.search_vector, "
@@ -177,16 +178,23 @@ def _annotate_rank(queryset: QuerySet, words: list[str]) -> QuerySet:
             (_postgres_tsquery(words),),
             output_field=FloatField(),
         )
-    else:
-        # bm25 is lower-is-better: negated. Column weights: name 10, organisation 8, thématiques 4,
-        # description 1.
-        rank = RawSQL(
-            "SELECT -bm25(partners_service_fts, 10.0, 8.0, 4.0, 1.0) FROM partners_service_fts "
-            "WHERE partners_service_fts MATCH %s AND partners_service_fts.rowid = partners_service.id",
-            (_sqlite_match_expression(words),),
-            output_field=FloatField(),
-        )
-    return queryset.annotate(rank=rank)
+        return _match(queryset, words).annotate(rank=rank)
+    # bm25 is lower-is-better: negated. Column weights: name 10, organisation 8, thématiques 4,
+    # description 1. bm25() reads statistics of the whole match (how many rows contain each word),
+    # gathered once per FTS5 cursor: the FTS5 table must be joined and drive the query. As a
+    # subquery per service (or an inner loop of the join), each row started a new full-text search:
+    # cost in the square of the matches (4.7 s for 1 000 of 10 000 services, make bench). The unary
+    # + keeps the FTS5 table from looking rows up by rowid, so SQLite cannot put it in the inner loop;
+    # services are then read by primary key. The ORM has no join to a table without a model: extra().
+    return queryset.extra(
+        select={"rank": "-bm25(partners_service_fts, 10.0, 8.0, 4.0, 1.0)"},
+        tables=["partners_service_fts"],
+        where=[
+            "partners_service_fts MATCH %s",
+            "partners_service.id = +partners_service_fts.rowid",
+        ],
+        params=[_sqlite_match_expression(words)],
+    )
 
 
 def _unmatched_words(words: list[str]) -> list[str]:
@@ -206,23 +214,35 @@ def _unmatched_words(words: list[str]) -> list[str]:
     return unmatched
 
 
-def _closest_word(word: str) -> str | None:
-    with connection.cursor() as cursor:
-        # The % operator uses the trigram GIN index; the threshold is set per transaction.
+def _corrections(words: list[str]) -> dict[str, str]:
+    """Each word that matches no service, mapped to the closest word of the vocabulary (PostgreSQL)."""
+    unmatched = _unmatched_words(words)
+    if not unmatched:
+        return {}
+    corrections = {}
+    # The % operator uses the trigram GIN index, with the threshold of pg_trgm.similarity_threshold.
+    # set_config(..., true) lasts until the end of the transaction: in autocommit, that is the end of
+    # its own statement, and the look-ups would run with pg_trgm's default (0.3). Hence one
+    # transaction, for every word. (similarity(word, %s) >= 0.35 needs no setting but cannot use the
+    # index: 35-66 ms on the bench's 21 000 words, against 0.3-1 ms.)
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT set_config('pg_trgm.similarity_threshold', %s, true)", [str(MIN_SIMILARITY)])
-        cursor.execute(
-            "SELECT word FROM partners_searchword WHERE word %% %s "
-            "ORDER BY similarity(word, %s) DESC, document_count DESC, word LIMIT 1",
-            [word, word],
-        )
-        row = cursor.fetchone()
-    return row[0] if row and row[0] != word else None
+        for word in unmatched:
+            cursor.execute(
+                "SELECT word FROM partners_searchword WHERE word %% %s "
+                "ORDER BY similarity(word, %s) DESC, document_count DESC, word LIMIT 1",
+                [word, word],
+            )
+            row = cursor.fetchone()
+            if row and row[0] != word:
+                corrections[word] = row[0]
+    return corrections
 
 
 def _order(queryset: QuerySet, params: SearchParams, ranked: bool) -> QuerySet:
     ordering = []
     if ranked:
-        ordering.append(F("rank").desc())
+        ordering.append("-rank")  # a string: on SQLite, rank is an extra() column, which F() cannot see
     if params.has_place:
         ordering.append(F("distance_km").asc())
     # Without rank or place, this is service_active_freshness_idx's order (migration 0004).
@@ -246,17 +266,14 @@ def search_services(params: SearchParams) -> SearchOutcome:
     count = _capped_count(matched)
     corrections, searched = {}, words
     if count == 0 and connection.vendor == "postgresql":
-        for word in _unmatched_words(words):
-            replacement = _closest_word(word)
-            if replacement:
-                corrections[word] = replacement
+        corrections = _corrections(words)
         if corrections:
             searched = [corrections.get(word, word) for word in words]
             matched = _match(queryset, searched)
             count = _capped_count(matched)
     ranked = count < RESULT_CAP
     if ranked:
-        matched = _annotate_rank(matched, searched)
+        matched = _match_and_rank(queryset, searched)
     return SearchOutcome(
         _order(matched, params, ranked=ranked),
         count=count,

@@ -11,6 +11,7 @@ from tests.factories import DomainFactory, OrganisationFactory, ServiceFactory
 pytestmark = pytest.mark.django_db
 
 on_postgresql = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL-only behaviour")
+on_sqlite = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite-only behaviour")
 
 RENNES = (48.1119, -1.6809)
 
@@ -56,6 +57,61 @@ def test_names_and_domains_rank_above_descriptions(directory):
 
 def test_last_word_matches_as_a_prefix_while_typing(directory):
     assert names(search_services(SearchParams(text="consult"))) == ["Consultation infirmière"]
+
+
+def test_ranking_orders_by_relevance_then_distance_then_freshness():
+    import datetime
+
+    digital = DomainFactory(code="numerique", label="Numérique")
+    jobs = DomainFactory(code="emploi", label="Emploi")
+    organisation = OrganisationFactory(name="Maison des services")
+    today = datetime.date.today()
+
+    def service(name, domain, description="Aide aux démarches.", km_north=0, age_days=0):
+        return ServiceFactory(
+            name=name,
+            organisation=organisation,
+            description=description,
+            domains=[domain],
+            latitude=RENNES[0] + km_north / 111.2,
+            longitude=RENNES[1],
+            verified_on=today - datetime.timedelta(days=age_days),
+        )
+
+    # Created in the reverse of the expected order, so that neither insertion nor index order passes.
+    in_description = service("Atelier", jobs, description="Aide au numérique.")
+    in_domains_far = service("Atelier", digital, km_north=10)
+    in_domains_old = service("Atelier", digital, age_days=300)
+    in_domains_recent = service("Atelier", digital)
+    in_name = service("Atelier numérique", jobs)
+    expected = [in_name, in_domains_recent, in_domains_old, in_domains_far, in_description]
+
+    outcome = search_services(
+        SearchParams(text="numérique", latitude=RENNES[0], longitude=RENNES[1], radius_km=20)
+    )
+    assert outcome.ranked
+    assert [service.pk for service in outcome.queryset] == [service.pk for service in expected]
+    # The same ties without a place: freshness, then name and id.
+    assert [s.pk for s in search_services(SearchParams(text="numerique")).queryset] == [
+        in_name.pk,
+        in_domains_far.pk,
+        in_domains_recent.pk,
+        in_domains_old.pk,
+        in_description.pk,
+    ]
+
+
+@on_sqlite
+def test_sqlite_ranking_runs_one_full_text_search_for_the_page(directory):
+    # bm25() gathers the statistics of the whole match once per full-text cursor: a subquery per
+    # service (or the full-text table in the inner loop) runs the search again for every match.
+    outcome = search_services(SearchParams(text="hébergement", latitude=48.1, longitude=-1.7, radius_km=20))
+    sql, sql_params = outcome.queryset[:20].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", sql_params)
+        plan = [row[-1] for row in cursor.fetchall()]
+    assert plan[0].startswith("SCAN partners_service_fts VIRTUAL TABLE"), plan
+    assert not [step for step in plan if "SUBQUERY" in step or step.startswith("SEARCH partners_service_fts")]
 
 
 def test_every_word_must_match(directory):
@@ -106,6 +162,25 @@ def test_a_typo_is_corrected_from_the_directorys_vocabulary(directory):
     outcome = search_services(SearchParams(text="hébergment urgence"))
     assert names(outcome)[0] == "Accueil de nuit"
     assert outcome.corrections == {"hebergment": "hebergement"}
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_typo_threshold_holds_outside_a_transaction():
+    # Each statement commits on its own, as in production (no per-test transaction): a threshold set
+    # with set_config(..., true) in its own statement would be gone, and pg_trgm's default 0.3 used.
+    from partners.search import MIN_SIMILARITY
+
+    ServiceFactory(name="Consultation infirmière", organisation=OrganisationFactory(name="Centre de santé"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT similarity('infirmiere', 'infrmire'), similarity('infirmiere', 'infirmre')")
+        far, near = cursor.fetchone()
+    assert 0.3 <= far < MIN_SIMILARITY <= near
+
+    assert search_services(SearchParams(text="infirmre")).corrections == {"infirmre": "infirmiere"}
+    too_far = search_services(SearchParams(text="infrmire"))
+    assert too_far.corrections == {}
+    assert names(too_far) == []
 
 
 def test_past_the_cap_matches_are_counted_up_to_it_and_ordered_by_freshness(monkeypatch):

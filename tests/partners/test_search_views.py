@@ -242,3 +242,14 @@ def test_too_many_matches_says_more_than_and_how_they_are_sorted(client_for, wor
 
     content = get(client_for(worker), q="accueil nord").content.decode()
     assert "<strong>1</strong> service trouvé" in content and "Trop de services" not in content
+
+
+def test_ranked_results_keep_their_order_across_pages(client_for, worker):
+    ServiceFactory.create_batch(24, description="Aide alimentaire et colis.")
+    ServiceFactory(name="Banque alimentaire", description="Distribution de colis.")
+    client = client_for(worker)
+    first = get(client, q="alimentaire")
+    second = get(client, q="alimentaire", page="2")
+    names = [s.name for s in first.context["services"]] + [s.name for s in second.context["services"]]
+    assert names[0] == "Banque alimentaire"  # in its name: above the 24 that say it in their description
+    assert len(names) == len(set(names)) == 25
