@@ -109,3 +109,10 @@ def too_many_requests(request, scope):
     if rate_limit_exceeded(key, limit=settings.LINK_RATE_LIMIT_PER_HOUR, window_seconds=3600):
         return render(request, "429.html", status=429)
     return None
+
+
+def links_prune(*, now=None, keep_days=30):
+    """Forget links expired more than ``keep_days`` ago and past request counters. Returns counts."""
+    now = now or timezone.now()
+    links = AccessLink.objects.filter(expires_at__lt=now - datetime.timedelta(days=keep_days)).delete()[0]
+    return {"links": links, "counters": rate_counters_prune(before=now - datetime.timedelta(days=1))}

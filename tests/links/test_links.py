@@ -114,3 +114,24 @@ def test_too_many_requests_answers_a_french_429(settings):
     assert "Trop de demandes" in response.content.decode()
     # Another client address is counted apart.
     assert too_many_requests(RequestFactory().get("/", REMOTE_ADDR="203.0.113.10"), "answer") is None
+
+
+def test_prune_links_forgets_long_expired_links_and_past_counters(referral, capsys):
+    from django.core.management import call_command
+
+    old, _ = make_link(referral)
+    recent, _ = make_link(referral)
+    AccessLink.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=60),
+        expires_at=timezone.now() - datetime.timedelta(days=31),
+    )
+    rate_limit_exceeded(
+        "ip:old", limit=5, window_seconds=3600, now=timezone.now() - datetime.timedelta(days=2)
+    )
+    rate_limit_exceeded("ip:new", limit=5, window_seconds=3600)
+
+    call_command("prune_links")
+
+    assert "liens effacés : 1, compteurs effacés : 1" in capsys.readouterr().out
+    assert list(AccessLink.objects.all()) == [recent]
+    assert list(RateCounter.objects.values_list("key", flat=True)) == ["ip:new"]
