@@ -161,6 +161,27 @@ def build_world():
     )
     w.referral_b = ReferralFactory(case=w.case_b, service=w.service_out, needs=[w.need], to="sent")
 
+    # A need no partner of A covers, and a service outside every convention that covers it: a
+    # referral of case_rare to service_rare is "no_partner"; one of case_a to service_out is
+    # "off_convention" (service R, a partner of A, covers case_a's need).
+    w.rare_need = DomainFactory(
+        code="acces-aux-droits", label="Accès aux droits", parent=w.category, national=True
+    )
+    w.service_rare = ServiceFactory(
+        name="Service Rare",
+        organisation=OrganisationFactory(name="Association Rare"),
+        commune=w.commune,
+        domains=[w.rare_need],
+        email="rare@exemple.fr",
+    )
+    w.case_rare = CaseFactory(
+        service=w.service_a,
+        commune=w.commune,
+        needs=[w.rare_need],
+        reference="A-0002",
+        created_by=w.users["worker_a"],
+    )
+
     # Rows of the other admin screens.
     w.group = Group.objects.create(name="Groupe de la matrice")
     access = {"user_agent": "pytest", "ip_address": "127.0.0.1", "username": "x@exemple.fr"}
