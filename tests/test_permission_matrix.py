@@ -1053,3 +1053,36 @@ def test_refusals_are_french_pages_in_the_site_layout(world, clients, role, path
     assert not any(english in body for english in ("Not Found", "Forbidden", "Method Not Allowed")), body[
         :300
     ]
+
+
+def test_snapshot_sees_a_write_and_the_history_it_leaves(world):
+    """The "nothing written" check of refused POSTs does see writes, history rows included."""
+    from partners.models import Convention, Service
+
+    before = db_snapshot()
+    Service.objects.filter(pk=world.service_b.pk).update(email="detourne@exemple.fr")
+    convention = Convention.objects.get(pk=world.convention_y.pk)
+    convention.title = "Convention détournée"
+    convention.save()
+
+    assert {"partners_service", "partners_convention", "partners_historicalconvention"} <= set(
+        snapshot_diff(before, db_snapshot())
+    )
+
+
+@pytest.mark.parametrize(
+    ("expect", "status", "location", "accepted"),
+    [
+        (LOGIN, 302, "/connexion/?next=/situations/", True),
+        (LOGIN, 302, "/admin/login/?next=/admin/", True),
+        (LOGIN, 302, "/", False),
+        (ADMIN_LOGIN, 302, "/connexion/?next=/admin/", False),
+        (REDIRECT, 302, "/connexion/", False),
+        (REFUSED, 200, "", False),
+        (REFUSED, 500, "", False),
+        (SUBMITTED, 500, "", False),
+        (SUBMITTED, 302, "/admin/login/?next=/admin/", False),
+    ],
+)
+def test_matrix_outcomes_never_accept_a_leak_or_a_crash(expect, status, location, accepted):
+    assert check(expect, status, location) is accepted
