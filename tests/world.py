@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.apps import apps
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.test import Client, override_settings
@@ -191,13 +192,26 @@ def build_world():
     )
     w.access_log = AccessLog.objects.create(**access)
     w.access_failure_log = AccessFailureLog.objects.create(**access)
+
+    # Rows of admin screens that come with the e-mail queue (on main, not yet on every branch).
+    if apps.is_installed("reseau.mail"):
+        w.outgoing_mail = apps.get_model("mail", "OutgoingMail").objects.create(
+            subject="Orientation reçue", body="Bonjour.", recipients=["r@exemple.fr"]
+        )
+    if apps.is_installed("django_tasks_db"):
+        w.task_result = apps.get_model("django_tasks_database", "DBTaskResult").objects.create(
+            args_kwargs={"args": [], "kwargs": {}},
+            task_path="reseau.mail.tasks.deliver",
+            backend_name="default",
+            run_after=timezone.now(),
+            exception_class_path="",
+            traceback="",
+        )
     return w
 
 
 def snapshot_models():
     """The tables a refused request must leave untouched, with the auto-created M2M tables."""
-    from django.apps import apps
-
     labels = [
         "referrals.Case",
         "referrals.Referral",
