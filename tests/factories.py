@@ -8,15 +8,19 @@ from factory.django import DjangoModelFactory
 
 from partners.enums import CapacityStatus, ConventionStatus, LegalKind
 from partners.models import (
+    AccessMode,
     Commune,
     Convention,
     ConventionMembership,
     Domain,
+    Fee,
+    Language,
     Network,
     Organisation,
     Postcode,
     Public,
     Service,
+    ServiceType,
 )
 from reseau.accounts.models import User
 
@@ -80,6 +84,9 @@ class DomainFactory(DjangoModelFactory):
     label = factory.Sequence(lambda n: f"Domaine {n}")
     parent = None
 
+    class Params:
+        national = factory.Trait(is_national=True)
+
 
 class PublicFactory(DjangoModelFactory):
     class Meta:
@@ -88,6 +95,57 @@ class PublicFactory(DjangoModelFactory):
 
     code = factory.Sequence(lambda n: f"public-{n}")
     label = factory.Sequence(lambda n: f"Public {n}")
+
+    class Params:
+        national = factory.Trait(is_national=True)
+
+
+class AccessModeFactory(DjangoModelFactory):
+    class Meta:
+        model = AccessMode
+        django_get_or_create = ["code"]
+
+    code = factory.Sequence(lambda n: f"accueil-{n}")
+    label = factory.Sequence(lambda n: f"Accueil {n}")
+
+    class Params:
+        national = factory.Trait(is_national=True)
+
+
+class FeeFactory(DjangoModelFactory):
+    class Meta:
+        model = Fee
+        django_get_or_create = ["code"]
+
+    code = factory.Sequence(lambda n: f"frais-{n}")
+    label = factory.Sequence(lambda n: f"Frais {n}")
+
+    class Params:
+        national = factory.Trait(is_national=True)
+
+
+class ServiceTypeFactory(DjangoModelFactory):
+    class Meta:
+        model = ServiceType
+        django_get_or_create = ["code"]
+
+    code = factory.Sequence(lambda n: f"type-{n}")
+    label = factory.Sequence(lambda n: f"Type {n}")
+
+    class Params:
+        national = factory.Trait(is_national=True)
+
+
+class LanguageFactory(DjangoModelFactory):
+    class Meta:
+        model = Language
+        django_get_or_create = ["code"]
+
+    code = factory.Sequence(lambda n: f"langue-{n}")
+    label = factory.Sequence(lambda n: f"Langue {n}")
+
+    class Params:
+        national = factory.Trait(is_national=True)
 
 
 class OrganisationFactory(DjangoModelFactory):

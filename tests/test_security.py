@@ -7,37 +7,15 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import get_resolver, reverse
 
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.urlwalk import iter_patterns, sample_path
 
 BASE_DIR = Path(settings.BASE_DIR)
 PUBLIC_URL_NAMES = {"login", "admin:login"}
 # Opened without an account by a personal link: with a made-up token they open nothing.
 LINK_URL_NAMES = {"referrals:answer_link", "referrals:answer_link_action", "referrals:answer_link_renew"}
-
-
-def iter_patterns(resolver, prefix="", namespace=None):
-    for pattern in resolver.url_patterns:
-        if isinstance(pattern, URLResolver):
-            ns = pattern.namespace or namespace
-            if ns and namespace and pattern.namespace:
-                ns = f"{namespace}:{pattern.namespace}"
-            yield from iter_patterns(pattern, prefix + str(pattern.pattern), ns)
-        elif isinstance(pattern, URLPattern):
-            name = f"{namespace}:{pattern.name}" if namespace and pattern.name else pattern.name
-            yield prefix + str(pattern.pattern), name, pattern
-
-
-def sample_path(route):
-    """A concrete path for a route: "<int:pk>" -> 1, "<path:x>" -> "x", regex groups -> "1"."""
-    import re
-
-    path = re.sub(r"<(?:\w+:)?(\w+)>", "1", route)
-    path = re.sub(r"\(\?P<\w+>[^)]*\)", "1", path)
-    path = path.replace("^", "").replace("$", "").replace("\\", "")
-    path = re.sub(r"\(\?:[^)]*\)\??", "", path)
-    return "/" + path.lstrip("/")
 
 
 ALL_ROUTES = sorted({(route, name) for route, name, _ in iter_patterns(get_resolver())}, key=str)
