@@ -2,11 +2,12 @@
 
 import datetime
 import logging
+import smtplib
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
+from django.core.mail import BadHeaderError, send_mail
 from django.db import transaction
 from django.db.models import F, Prefetch
 from django.urls import reverse
@@ -201,6 +202,22 @@ def referrals_create(*, case, requests, user, on=None):
 
 # --- Notifications ------------------------------------------------------------------------------
 
+MAIL_ERRORS = (smtplib.SMTPException, OSError, BadHeaderError)
+
+
+def _mail(*, subject, message, recipients, about):
+    """Send one e-mail; a failure is logged, never raised: it must not fail a request nor stop a batch.
+
+    Every e-mail of this module leaves through here. Returns whether the mail server took it.
+    (A later issue moves e-mails to a task queue, which retries them.)
+    """
+    try:
+        send_mail(subject=subject, message=message, from_email=None, recipient_list=recipients)
+    except MAIL_ERRORS:
+        logger.exception("e-mail not sent (%s) to %s", about, ", ".join(recipients))
+        return False
+    return True
+
 
 def _service_recipients(service):
     emails = set(service.staff.filter(is_active=True).values_list("email", flat=True))
@@ -216,8 +233,9 @@ def _absolute(path):
 def notify_referral_sent(referral):
     recipients = _service_recipients(referral.service)
     if not recipients:
-        return
-    send_mail(
+        return False
+    return _mail(
+        about=f"referral {referral.pk} sent",
         subject=f"Nouvelle orientation reçue ({referral.case.reference})",
         message=(
             f"Bonjour,\n\nLe service « {referral.case.service.name} » vous adresse une orientation "
@@ -226,8 +244,7 @@ def notify_referral_sent(referral):
             "Sans réponse sous "
             f"{settings.REFERRAL_EXPIRY_DAYS} jours, l'orientation expirera.\n\n— Réseau"
         ),
-        from_email=None,
-        recipient_list=recipients,
+        recipients=recipients,
     )
 
 
@@ -241,8 +258,9 @@ def notify_referral_answered(referral):
             referral.case.service.staff.filter(is_active=True).values_list("email", flat=True)
         )
     if not recipients:
-        return
-    send_mail(
+        return False
+    return _mail(
+        about=f"referral {referral.pk} answered",
         subject=f"Orientation {referral.get_status_display().lower()} ({referral.case.reference})",
         message=(
             f"Bonjour,\n\n« {referral.service.name} » a répondu à votre orientation "
@@ -250,8 +268,7 @@ def notify_referral_answered(referral):
             + (f"\nMotif : {referral.get_refusal_reason_display()}." if referral.refusal_reason else "")
             + f"\n\n{_absolute(reverse('referrals:case_detail', args=[referral.case_id]))}\n\n— Réseau"
         ),
-        from_email=None,
-        recipient_list=recipients,
+        recipients=recipients,
     )
 
 
@@ -287,23 +304,26 @@ def referrals_remind(*, now=None, dry_run=False):
     due = due.select_related("case", "service")
     if dry_run:
         return due.count()
-    reminded = 0
+    reminded = failed = 0
     for referral in due:
         recipients = _service_recipients(referral.service)
-        if recipients:
-            send_mail(
-                subject=f"Rappel : orientation sans réponse ({referral.case.reference})",
-                message=(
-                    f"Bonjour,\n\nL'orientation reçue le {timezone.localtime(referral.sent_at):%d/%m/%Y} "
-                    f"(situation {referral.case.reference}) attend votre réponse ; elle expirera dans "
-                    f"{settings.REFERRAL_REMINDER_DAYS_BEFORE} jours.\n\n"
-                    f"{_absolute(reverse('referrals:referral_detail', args=[referral.pk]))}\n\n— Réseau"
-                ),
-                from_email=None,
-                recipient_list=recipients,
-            )
+        if recipients and not _mail(
+            about=f"reminder of referral {referral.pk}",
+            subject=f"Rappel : orientation sans réponse ({referral.case.reference})",
+            message=(
+                f"Bonjour,\n\nL'orientation reçue le {timezone.localtime(referral.sent_at):%d/%m/%Y} "
+                f"(situation {referral.case.reference}) attend votre réponse ; elle expirera dans "
+                f"{settings.REFERRAL_REMINDER_DAYS_BEFORE} jours.\n\n"
+                f"{_absolute(reverse('referrals:referral_detail', args=[referral.pk]))}\n\n— Réseau"
+            ),
+            recipients=recipients,
+        ):
+            failed += 1  # not marked as reminded: the next run tries again
+            continue
         Referral.objects.filter(pk=referral.pk).update(reminder_sent_at=now)
         reminded += 1
+    if failed:
+        logger.warning("referral reminders not sent: %s (retried next run)", failed)
     return reminded
 
 
