@@ -2,7 +2,7 @@ import secrets
 from functools import wraps
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import OperationalError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, ConcurrentTransitionMixin, FSMField, transition
@@ -138,29 +138,36 @@ def logged_transition(method):
     """Runs a django-fsm transition under a row lock and records it as a ReferralEvent.
 
     The row is locked (SELECT … FOR UPDATE) and its status compared with ours: a referral answered
-    meanwhile by someone else raises ConcurrentTransition instead of being overwritten.
+    meanwhile by someone else raises ConcurrentTransition instead of being overwritten. On SQLite,
+    which locks the whole database (transactions start IMMEDIATE, see settings), a writer that waited
+    too long gets "database is locked": the same lost race, the same ConcurrentTransition.
     """
 
     @wraps(method)
     def wrapper(self, *, by=None, comment="", **kwargs):
-        with transaction.atomic():
-            current = (
-                type(self)
-                .objects.select_for_update()
-                .filter(pk=self.pk)
-                .values_list("status", flat=True)
-                .first()
-            )
-            if current != self.status:
-                raise ConcurrentTransition("Cette orientation a été modifiée entre-temps.")
-            source = self.status
-            method(self, by=by, comment=comment, **kwargs)
-            self.save()
-            ReferralEvent.objects.create(
-                referral=self, actor=by, from_status=source, to_status=self.status, comment=comment
-            )
+        try:
+            _run_logged(self, method, by, comment, kwargs)
+        except OperationalError as error:
+            if "locked" not in str(error):
+                raise
+            raise ConcurrentTransition("Cette orientation est modifiée au même moment.") from error
 
     return wrapper
+
+
+def _run_logged(self, method, by, comment, kwargs):
+    with transaction.atomic():
+        current = (
+            type(self).objects.select_for_update().filter(pk=self.pk).values_list("status", flat=True).first()
+        )
+        if current != self.status:
+            raise ConcurrentTransition("Cette orientation a été modifiée entre-temps.")
+        source = self.status
+        method(self, by=by, comment=comment, **kwargs)
+        self.save()
+        ReferralEvent.objects.create(
+            referral=self, actor=by, from_status=source, to_status=self.status, comment=comment
+        )
 
 
 class Referral(ConcurrentTransitionMixin, models.Model):
