@@ -13,6 +13,12 @@ from .enums import CaseStatus, Classification, OffConventionReason, ReferralStat
 
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud on the phone
 
+CASE_CLOSED_MESSAGE = "Cette situation est clôturée : rouvrez-la pour la modifier ou orienter."
+
+
+class CaseStateError(Exception):
+    """An action the case's status does not allow (editing or referring a closed case, closing it twice)."""
+
 
 def generate_case_reference():
     """A pseudonymous reference, e.g. "S-2611-7K3Q": year-month and four random characters."""
@@ -101,6 +107,35 @@ class Case(models.Model):
     @property
     def is_open(self):
         return self.status == CaseStatus.OPEN
+
+    # Life-cycle: open → closed (purged after the retention period) → open again if needed.
+    # A closed case can be read and reopened; it cannot be edited nor referred (see ``ensure_open``).
+    # Its referrals keep their own life-cycle: the receiving service may still answer them.
+
+    def close(self):
+        """Close an open case. Raises CaseStateError if it is already closed (here or meanwhile)."""
+        self._move(CaseStatus.OPEN, CaseStatus.CLOSED, "Cette situation est déjà clôturée.")
+
+    def reopen(self):
+        """Reopen a closed case. Raises CaseStateError if it is open (here or meanwhile)."""
+        self._move(CaseStatus.CLOSED, CaseStatus.OPEN, "Cette situation est déjà ouverte.")
+
+    def ensure_open(self, *, lock=False):
+        """Raises CaseStateError unless the case is open — in the database, under a row lock if ``lock``."""
+        if lock:
+            self.status = Case.objects.select_for_update().values_list("status", flat=True).get(pk=self.pk)
+        if not self.is_open:
+            raise CaseStateError(CASE_CLOSED_MESSAGE)
+
+    def _move(self, source, target, message):
+        now = timezone.now()
+        closed_at = now if target == CaseStatus.CLOSED else None
+        with transaction.atomic():
+            current = Case.objects.select_for_update().filter(pk=self.pk).values_list("status", flat=True)
+            if current.first() != source:
+                raise CaseStateError(message)
+            Case.objects.filter(pk=self.pk).update(status=target, closed_at=closed_at, updated_at=now)
+        self.status, self.closed_at, self.updated_at = target, closed_at, now
 
 
 # --- Referrals ------------------------------------------------------------------------------------

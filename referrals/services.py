@@ -149,9 +149,11 @@ def referral_preview(*, case, service_ids, on=None):
 
 @transaction.atomic
 def referrals_create(*, case, requests, user, on=None):
-    """Create and send one referral per request, atomically: one invalid request and none is saved."""
-    if not case.is_open:
-        raise ReferralRejected({None: "Cette situation est clôturée : rouvrez-la pour orienter."})
+    """Create and send one referral per request, atomically: one invalid request and none is saved.
+
+    Raises CaseStateError if the case is closed (checked under a lock: closing it meanwhile wins).
+    """
+    case.ensure_open(lock=True)
     by_id = {request.service_id: request for request in requests}
     if not by_id:
         raise ReferralRejected({None: "Choisissez au moins un service."})

@@ -6,7 +6,6 @@ from django.db import transaction
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_fsm import ConcurrentTransition, can_proceed
 
@@ -15,7 +14,7 @@ from partners.views import partner_conventions_of
 
 from .enums import CaseStatus, Classification, ReferralStatus
 from .forms import REASON_CHOICES, CaseForm, CommentForm, RefusalForm
-from .models import Case, Referral, ReferralEvent
+from .models import CASE_CLOSED_MESSAGE, Case, CaseStateError, Referral, ReferralEvent
 from .routing_data import routing_for_case
 from .services import (
     ReferralRejected,
@@ -101,19 +100,41 @@ def _load_case(request, pk):
 @worker_required
 def case_update(request, pk):
     case = _load_case(request, pk)
+    if not case.is_open:
+        return _case_refused(request, case, CASE_CLOSED_MESSAGE)
     form = CaseForm(request.POST or None, instance=case)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        try:
+            with transaction.atomic():
+                # Under a lock: the form's save writes the whole row, status included.
+                case.ensure_open(lock=True)
+                form.save()
+        except CaseStateError as error:
+            return _case_refused(request, _load_case(request, pk), str(error))
         messages.success(request, "Situation mise à jour.")
         return redirect("referrals:case_detail", pk=case.pk)
     status = 400 if form.errors else 200
     return render(request, "referrals/case_form.html", {"form": form, "case": case}, status=status)
 
 
+def _case_refused(request, case, message):
+    """What the case's status does not allow: a GET goes back to the case page with the message,
+    a POST gets the case page with the message and a 409 (nothing was written)."""
+    if request.method == "GET":
+        messages.warning(request, message)
+        return redirect("referrals:case_detail", pk=case.pk)
+    context = _case_detail_context(case, case_error=message)
+    return render(request, "referrals/case_detail.html", context, status=409)
+
+
 @require_GET
 @worker_required
 def case_detail(request, pk):
     case = _load_case(request, pk)
+    return render(request, "referrals/case_detail.html", _case_detail_context(case))
+
+
+def _case_detail_context(case, **extra):
     referrals = (
         case.referrals.select_related("service__organisation", "convention", "sender")
         .prefetch_related(
@@ -122,25 +143,25 @@ def case_detail(request, pk):
         )
         .order_by("-created_at", "-pk")
     )
-    return render(
-        request,
-        "referrals/case_detail.html",
-        {
-            "case": case,
-            "needs": case.needs.order_by("label"),
-            "publics": case.publics.order_by("label"),
-            "referrals": referrals,
-        },
-    )
+    return {
+        "case": case,
+        "needs": case.needs.order_by("label"),
+        "publics": case.publics.order_by("label"),
+        "referrals": referrals,
+        "case_error": "",
+        **extra,
+    }
 
 
 @require_POST
 @worker_required
 def case_close(request, pk):
     case = _load_case(request, pk)
-    if case.is_open:
-        Case.objects.filter(pk=case.pk).update(status=CaseStatus.CLOSED, closed_at=timezone.now())
-        messages.success(request, "Situation clôturée. Elle sera effacée après la durée de conservation.")
+    try:
+        case.close()
+    except CaseStateError as error:
+        return _case_refused(request, case, str(error))
+    messages.success(request, "Situation clôturée. Elle sera effacée après la durée de conservation.")
     return redirect("referrals:case_detail", pk=case.pk)
 
 
@@ -148,9 +169,11 @@ def case_close(request, pk):
 @worker_required
 def case_reopen(request, pk):
     case = _load_case(request, pk)
-    if not case.is_open:
-        Case.objects.filter(pk=case.pk).update(status=CaseStatus.OPEN, closed_at=None)
-        messages.success(request, "Situation rouverte.")
+    try:
+        case.reopen()
+    except CaseStateError as error:
+        return _case_refused(request, case, str(error))
+    messages.success(request, "Situation rouverte.")
     return redirect("referrals:case_detail", pk=case.pk)
 
 
@@ -161,6 +184,8 @@ def case_reopen(request, pk):
 @worker_required
 def case_routing(request, pk):
     case = _load_case(request, pk)
+    if not case.is_open:
+        return _case_refused(request, case, CASE_CLOSED_MESSAGE)
     try:
         radius = int(request.GET.get("rayon") or case.radius_km)
     except ValueError:
@@ -255,11 +280,15 @@ def _requests_from_post(post):
 def case_refer(request, pk):
     """Two steps on one URL: review (classification shown, reasons asked), then confirm (all or nothing)."""
     case = _load_case(request, pk)
+    if not case.is_open:
+        return _case_refused(request, case, CASE_CLOSED_MESSAGE)
     requests = _requests_from_post(request.POST)
     errors = {}
     if request.POST.get("confirm") == "1":
         try:
             referrals = referrals_create(case=case, requests=requests, user=request.user)
+        except CaseStateError as error:
+            return _case_refused(request, _load_case(request, pk), str(error))
         except ReferralRejected as rejected:
             errors = rejected.errors_by_service
         else:
