@@ -2,8 +2,10 @@ import secrets
 from functools import wraps
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import OperationalError, models, transaction
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, ConcurrentTransitionMixin, FSMField, transition
 
@@ -12,6 +14,25 @@ from partners.models import Convention, Domain, Public, Service, choices_check
 from .enums import CaseStatus, Classification, OffConventionReason, ReferralStatus, RefusalReason
 
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud on the phone
+
+# A case reference: letters (French accents included), digits, spaces and dashes, neither starting nor
+# ending with a space. One pattern for the form and the database (Python's re and PostgreSQL's regex
+# read it alike; on SQLite Django provides REGEXP). No newline can reach an e-mail subject.
+_REFERENCE_CHAR = "0-9A-Za-zÀ-ÖØ-öø-ÿŒœŸ"
+# \A and \Z, not ^ and $: Python's $ also matches before a final newline.
+REFERENCE_PATTERN = rf"\A[{_REFERENCE_CHAR}-]([{_REFERENCE_CHAR} -]*[{_REFERENCE_CHAR}-])?\Z"
+REFERENCE_MESSAGE = (
+    "Référence invalide : utilisez seulement des lettres, des chiffres, des espaces et des tirets."
+)
+validate_case_reference = RegexValidator(REFERENCE_PATTERN, REFERENCE_MESSAGE, code="invalid_reference")
+DUPLICATE_REFERENCE_MESSAGE = (
+    "Votre service a déjà une situation avec cette référence : choisissez-en une autre."
+)
+
+COMMENT_MAX_LENGTH = 2000  # comments, refusal and off-convention details
+
+RADIUS_CHOICES_KM = [5, 10, 20, 50, 100]
+DEFAULT_RADIUS_KM = 20
 
 CASE_CLOSED_MESSAGE = "Cette situation est clôturée : rouvrez-la pour la modifier ou orienter."
 
@@ -39,6 +60,15 @@ class CaseQuerySet(models.QuerySet):
     def purgeable(self, before):
         return self.filter(status=CaseStatus.CLOSED, closed_at__lt=before)
 
+    def with_reference(self, service_id, reference):
+        """Cases of a service with this reference, whatever its case: the rule of the unique constraint
+        (lowered by the database on both sides, so the check and the constraint agree on each database)."""
+        return (
+            self.filter(service_id=service_id)
+            .annotate(lowered_reference=Lower("reference"))
+            .filter(lowered_reference=Lower(Value(reference)))
+        )
+
 
 class Case(models.Model):
     """A person's situation, pseudonymous: needs, place and publics — never a name or a national number."""
@@ -50,7 +80,11 @@ class Case(models.Model):
         "référence",
         max_length=30,
         default=generate_case_reference,
-        help_text="Référence pseudonyme : ni nom, ni date de naissance, ni numéro national.",
+        validators=[validate_case_reference],
+        help_text=(
+            "Référence pseudonyme : ni nom, ni date de naissance, ni numéro national. "
+            "Lettres, chiffres, espaces et tirets."
+        ),
     )
     needs = models.ManyToManyField(Domain, verbose_name="besoins", related_name="cases")
     commune = models.ForeignKey(
@@ -61,7 +95,11 @@ class Case(models.Model):
         blank=True,
         related_name="+",
     )
-    radius_km = models.PositiveSmallIntegerField("rayon de recherche (km)", default=20)
+    radius_km = models.PositiveSmallIntegerField(
+        "rayon de recherche (km)",
+        choices=[(km, f"{km} km") for km in RADIUS_CHOICES_KM],
+        default=DEFAULT_RADIUS_KM,
+    )
     publics = models.ManyToManyField(Public, verbose_name="publics", blank=True, related_name="cases")
     notes = models.TextField("notes", blank=True)
     status = models.CharField("statut", max_length=10, choices=CaseStatus, default=CaseStatus.OPEN)
@@ -89,16 +127,22 @@ class Case(models.Model):
         constraints = [
             choices_check("status", CaseStatus, "case_status_valid"),
             models.UniqueConstraint(
-                fields=["service", "reference"], name="case_reference_unique_per_service"
+                "service",
+                Lower("reference"),
+                name="case_reference_unique_per_service_ci",
+                violation_error_message=DUPLICATE_REFERENCE_MESSAGE,
+            ),
+            models.CheckConstraint(
+                condition=Q(reference__regex=REFERENCE_PATTERN),
+                name="case_reference_characters",
+                violation_error_message=REFERENCE_MESSAGE,
             ),
             models.CheckConstraint(
                 condition=Q(status=CaseStatus.OPEN, closed_at__isnull=True)
                 | Q(status=CaseStatus.CLOSED, closed_at__isnull=False),
                 name="case_closed_at_matches_status",
             ),
-            models.CheckConstraint(
-                condition=Q(radius_km__gte=1, radius_km__lte=200), name="case_radius_range"
-            ),
+            models.CheckConstraint(condition=Q(radius_km__in=RADIUS_CHOICES_KM), name="case_radius_choices"),
         ]
 
     def __str__(self):
@@ -190,18 +234,23 @@ def logged_transition(method):
     return wrapper
 
 
-def _run_logged(self, method, by, comment, kwargs):
+def _run_logged(referral, method, by, comment, kwargs):
+    """The transition itself: lock, compare, change, save, log — one transaction."""
     with transaction.atomic():
         current = (
-            type(self).objects.select_for_update().filter(pk=self.pk).values_list("status", flat=True).first()
+            type(referral)
+            .objects.select_for_update()
+            .filter(pk=referral.pk)
+            .values_list("status", flat=True)
+            .first()
         )
-        if current != self.status:
+        if current != referral.status:
             raise ConcurrentTransition("Cette orientation a été modifiée entre-temps.")
-        source = self.status
-        method(self, by=by, comment=comment, **kwargs)
-        self.save()
+        source = referral.status
+        method(referral, by=by, comment=comment, **kwargs)
+        referral.save()
         ReferralEvent.objects.create(
-            referral=self, actor=by, from_status=source, to_status=self.status, comment=comment
+            referral=referral, actor=by, from_status=source, to_status=referral.status, comment=comment
         )
 
 

@@ -2,19 +2,28 @@ from functools import wraps
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_fsm import ConcurrentTransition, can_proceed
 
+from partners.fields import parse_id
 from partners.models import Domain
 from partners.views import partner_conventions_of
 
 from .enums import CaseStatus, Classification, ReferralStatus
-from .forms import REASON_CHOICES, CaseForm, CommentForm, RefusalForm
-from .models import CASE_CLOSED_MESSAGE, Case, CaseStateError, Referral, ReferralEvent
+from .forms import RADIUS_MESSAGE, REASON_CHOICES, CaseForm, CommentForm, RefusalForm
+from .models import (
+    CASE_CLOSED_MESSAGE,
+    DUPLICATE_REFERENCE_MESSAGE,
+    RADIUS_CHOICES_KM,
+    Case,
+    CaseStateError,
+    Referral,
+    ReferralEvent,
+)
 from .routing_data import routing_for_case
 from .services import (
     ReferralRejected,
@@ -24,7 +33,7 @@ from .services import (
     referrals_create,
 )
 
-ROUTING_RADII = [5, 10, 20, 50, 100]
+ROUTING_RADII = RADIUS_CHOICES_KM
 MAX_ADVANTAGES_SHOWN = 6
 
 
@@ -78,17 +87,39 @@ def case_list(request):
     )
 
 
+def _save_case(form, *, check_open=False):
+    """Saves the case and its needs and publics in one transaction; returns an HTTP status on failure.
+
+    A reference taken meanwhile by a colleague (the unique constraint) is a 409 with the message next
+    to the field; a case closed meanwhile is a CaseStateError.
+    """
+    try:
+        with transaction.atomic():
+            if check_open:
+                form.instance.ensure_open(lock=True)
+            form.save()
+    except IntegrityError:
+        if not Case.objects.with_reference(form.instance.service_id, form.instance.reference).exists():
+            raise
+        form.add_error("reference", DUPLICATE_REFERENCE_MESSAGE)
+        return 409
+    return None
+
+
 @require_http_methods(["GET", "POST"])
 @worker_required
 def case_create(request):
-    form = CaseForm(request.POST or None)
+    case = Case(service_id=request.user.service_id, created_by=request.user)
+    form = CaseForm(request.POST or None, instance=case)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        form.instance.service_id = request.user.service_id
-        form.instance.created_by = request.user
-        case = form.save()
-        messages.success(request, f"Situation {case.reference} enregistrée.")
-        return redirect("referrals:case_routing", pk=case.pk)
-    status = 400 if form.errors else 200
+        status = _save_case(form)
+        if status is None:
+            messages.success(request, f"Situation {case.reference} enregistrée.")
+            return redirect("referrals:case_routing", pk=case.pk)
+        case.pk = None  # rolled back
+    elif form.errors:
+        status = 400
     return render(request, "referrals/case_form.html", {"form": form, "notes_warning": True}, status=status)
 
 
@@ -103,17 +134,17 @@ def case_update(request, pk):
     if not case.is_open:
         return _case_refused(request, case, CASE_CLOSED_MESSAGE)
     form = CaseForm(request.POST or None, instance=case)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            with transaction.atomic():
-                # Under a lock: the form's save writes the whole row, status included.
-                case.ensure_open(lock=True)
-                form.save()
+            status = _save_case(form, check_open=True)
         except CaseStateError as error:
             return _case_refused(request, _load_case(request, pk), str(error))
-        messages.success(request, "Situation mise à jour.")
-        return redirect("referrals:case_detail", pk=case.pk)
-    status = 400 if form.errors else 200
+        if status is None:
+            messages.success(request, "Situation mise à jour.")
+            return redirect("referrals:case_detail", pk=case.pk)
+    elif form.errors:
+        status = 400
     return render(request, "referrals/case_form.html", {"form": form, "case": case}, status=status)
 
 
@@ -186,21 +217,6 @@ def case_routing(request, pk):
     case = _load_case(request, pk)
     if not case.is_open:
         return _case_refused(request, case, CASE_CLOSED_MESSAGE)
-    try:
-        radius = int(request.GET.get("rayon") or case.radius_km)
-    except ValueError:
-        radius = None
-    if radius not in ROUTING_RADII and radius != case.radius_km:
-        return render(
-            request,
-            "referrals/case_routing.html",
-            {
-                "case": case,
-                "error": "Rayon invalide : choisissez 5, 10, 20, 50 ou 100 km.",
-                "radii": ROUTING_RADII,
-            },
-            status=400,
-        )
     if case.commune is None or case.commune.latitude is None:
         return render(
             request,
@@ -208,6 +224,21 @@ def case_routing(request, pk):
             {
                 "case": case,
                 "error": "Indiquez le lieu de vie de la situation pour proposer des orientations.",
+                "radius_error": "",
+                "radii": ROUTING_RADII,
+            },
+            status=400,
+        )
+    radius = parse_id(request.GET.get("rayon") or case.radius_km)
+    if radius not in ROUTING_RADII:
+        return render(
+            request,
+            "referrals/case_routing.html",
+            {
+                "case": case,
+                "error": "",
+                "radius_error": RADIUS_MESSAGE,
+                "radius": case.radius_km,
                 "radii": ROUTING_RADII,
             },
             status=400,
@@ -248,6 +279,8 @@ def case_routing(request, pk):
         "referrals/case_routing.html",
         {
             "case": case,
+            "error": "",
+            "radius_error": "",
             "radius": radius,
             "radii": ROUTING_RADII,
             "proposals": proposals,
