@@ -16,7 +16,7 @@ from django.utils import timezone
 from partners.models import Convention, ConventionMembership, Domain, Service
 
 from .enums import CaseStatus, Classification, OffConventionReason, ReferralStatus
-from .models import Case, Referral, ReferralStatistic
+from .models import COMMENT_MAX_LENGTH, Case, Referral, ReferralStatistic
 
 logger = logging.getLogger(__name__)
 
@@ -173,12 +173,8 @@ def referrals_create(*, case, requests, user, on=None):
             errors[service.pk] = "Ce service ne couvre aucun des besoins de la situation."
         elif result.needs_reason and request.reason not in OffConventionReason.values:
             errors[service.pk] = "Orientation hors convention : indiquez le motif."
-        elif (
-            result.needs_reason
-            and request.reason == OffConventionReason.OTHER
-            and not request.details.strip()
-        ):
-            errors[service.pk] = "Motif « Autre » : précisez-le en quelques mots."
+        elif result.classification != Classification.IN_CONVENTION and (message := _reason_error(request)):
+            errors[service.pk] = message
     if errors:
         raise ReferralRejected(errors)
 
@@ -200,6 +196,24 @@ def referrals_create(*, case, requests, user, on=None):
         referrals.append(referral)
     transaction.on_commit(lambda: [notify_referral_sent(r) for r in referrals])
     return referrals
+
+
+def _reason_error(request):
+    """What is wrong with the reason given for a referral outside the conventions, if anything.
+
+    Required for off_convention (checked before), optional for no_partner: when given, from the list,
+    with details for « Autre », and details no longer than a comment.
+    """
+    if request.reason and request.reason not in OffConventionReason.values:
+        return "Motif inconnu : choisissez-en un dans la liste."
+    if request.reason == OffConventionReason.OTHER and not request.details.strip():
+        return "Motif « Autre » : précisez-le en quelques mots."
+    if len(request.details.strip()) > COMMENT_MAX_LENGTH:
+        return (
+            f"Précisions trop longues : {COMMENT_MAX_LENGTH} caractères au plus "
+            f"({len(request.details.strip())} saisis)."
+        )
+    return ""
 
 
 # --- Notifications ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_fsm import ConcurrentTransition, can_proceed
 
-from partners.fields import parse_id
+from partners.fields import INVALID_CHOICE, parse_id
 from partners.models import Domain
 from partners.views import partner_conventions_of
 
@@ -292,20 +292,19 @@ def case_routing(request, pk):
 
 
 def _requests_from_post(post):
-    requests = []
+    """The services picked, with the reasons given; returns (requests, values that are not ids)."""
+    requests, invalid = {}, []
     for raw_id in post.getlist("services"):
-        try:
-            service_id = int(raw_id)
-        except ValueError:
-            continue
-        requests.append(
-            ReferralRequest(
+        service_id = parse_id(raw_id)
+        if service_id is None:
+            invalid.append(raw_id)
+        elif service_id not in requests:
+            requests[service_id] = ReferralRequest(
                 service_id=service_id,
                 reason=post.get(f"reason_{service_id}", ""),
-                details=post.get(f"details_{service_id}", "")[:2000],
+                details=post.get(f"details_{service_id}", ""),
             )
-        )
-    return requests
+    return list(requests.values()), invalid
 
 
 @require_POST
@@ -315,9 +314,11 @@ def case_refer(request, pk):
     case = _load_case(request, pk)
     if not case.is_open:
         return _case_refused(request, case, CASE_CLOSED_MESSAGE)
-    requests = _requests_from_post(request.POST)
+    requests, invalid = _requests_from_post(request.POST)
     errors = {}
-    if request.POST.get("confirm") == "1":
+    if invalid:
+        errors[None] = INVALID_CHOICE % {"value": invalid[0][:30]}
+    elif request.POST.get("confirm") == "1":
         try:
             referrals = referrals_create(case=case, requests=requests, user=request.user)
         except CaseStateError as error:
@@ -334,6 +335,13 @@ def case_refer(request, pk):
         errors = {None: "Choisissez au moins un service."}
     preview = referral_preview(case=case, service_ids=[r.service_id for r in requests]) if requests else []
     by_id = {r.service_id: r for r in requests}
+    missing = set(by_id) - {service.pk for service, _, _ in preview}
+    if missing:
+        # Unknown or deactivated meanwhile: said plainly, and left out of the form shown again.
+        errors.setdefault(
+            None,
+            "Un service choisi n'existe pas ou n'est plus actif : il a été retiré de la liste ci-dessous.",
+        )
     needs = {d.pk: d for d in case.needs.all()}
     rows = [
         {
@@ -407,7 +415,7 @@ def _referral_context(request, referral, **extra):
         "can_complete": (is_receiver or is_sender) and can_proceed(referral.complete),
         "can_cancel": is_sender and can_proceed(referral.cancel),
         "refusal_form": extra.pop("refusal_form", None) or RefusalForm(),
-        "comment_form": CommentForm(),
+        "comment_form": extra.pop("comment_form", None) or CommentForm(),
         **extra,
     }
 
@@ -439,7 +447,12 @@ def referral_transition(request, pk, action):
             request, referral, f"Impossible : l'orientation est « {referral.get_status_display()} »."
         )
     comment_form = CommentForm(request.POST)
-    comment = comment_form.cleaned_data["comment"] if comment_form.is_valid() else ""
+    if not comment_form.is_valid():  # too long: said next to the field, and no transition
+        # Only the acceptance form shows the comment field; elsewhere the message goes on top.
+        error = "" if action == "accept" else f"Commentaire : {comment_form.errors['comment'][0]}"
+        context = _referral_context(request, referral, comment_form=comment_form, transition_error=error)
+        return render(request, "referrals/referral_detail.html", context, status=400)
+    comment = comment_form.cleaned_data["comment"]
     kwargs = {}
     if action == "refuse":
         refusal_form = RefusalForm(request.POST)
