@@ -6,6 +6,7 @@ import django_filters
 from django import forms
 
 from .checkboxes import checkboxes, domain_groups
+from .fields import IdChoiceFilter, IdMultipleChoiceFilter
 from .models import AccessMode, Commune, Domain, Language, Public
 
 RADIUS_CHOICES = [(5, "5 km"), (10, "10 km"), (20, "20 km"), (50, "50 km")]
@@ -69,13 +70,13 @@ class ServiceSearchFilter(django_filters.FilterSet):
             }
         ),
     )
-    thematiques = django_filters.ModelMultipleChoiceFilter(
+    thematiques = IdMultipleChoiceFilter(
         label="Thématiques",
         queryset=Domain.objects.active().select_related("parent"),
         method="noop",
         widget=forms.CheckboxSelectMultiple,
     )
-    publics = django_filters.ModelMultipleChoiceFilter(
+    publics = IdMultipleChoiceFilter(
         label="Publics", queryset=Public.objects.active(), method="noop", widget=forms.CheckboxSelectMultiple
     )
     lieu = django_filters.CharFilter(
@@ -87,13 +88,13 @@ class ServiceSearchFilter(django_filters.FilterSet):
     rayon = django_filters.TypedChoiceFilter(
         label="Rayon", choices=RADIUS_CHOICES, coerce=int, method="noop", empty_value=None
     )
-    accueil = django_filters.ModelMultipleChoiceFilter(
+    accueil = IdMultipleChoiceFilter(
         label="Mode d'accueil",
         queryset=AccessMode.objects.active(),
         method="noop",
         widget=forms.CheckboxSelectMultiple,
     )
-    langue = django_filters.ModelChoiceFilter(
+    langue = IdChoiceFilter(
         label="Langue parlée", queryset=Language.objects.active(), method="noop", empty_label="Toutes"
     )
     disponibles = django_filters.BooleanFilter(

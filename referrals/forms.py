@@ -1,11 +1,12 @@
 from django import forms
 
 from partners.checkboxes import checkboxes, domain_groups
+from partners.fields import IdMultipleChoiceField
 from partners.filters import resolve_place
 from partners.models import Domain, Public
 
 from .enums import OffConventionReason, RefusalReason
-from .models import Case
+from .models import COMMENT_MAX_LENGTH, DUPLICATE_REFERENCE_MESSAGE, RADIUS_CHOICES_KM, Case
 
 NOTES_WARNING = (
     "N'inscrivez aucune donnée identifiante : ni nom, ni prénom, ni date de naissance, ni adresse, "
@@ -13,7 +14,14 @@ NOTES_WARNING = (
 )
 
 
-class DomainsField(forms.ModelMultipleChoiceField):
+RADIUS_MESSAGE = (
+    "Rayon invalide : choisissez "
+    + ", ".join(map(str, RADIUS_CHOICES_KM[:-1]))
+    + (f" ou {RADIUS_CHOICES_KM[-1]} km.")
+)
+
+
+class DomainsField(IdMultipleChoiceField):
     def label_from_instance(self, domain):
         return domain.label
 
@@ -31,20 +39,29 @@ class CaseForm(forms.ModelForm):
         error_messages={"required": "Indiquez le lieu de vie : un code postal ou une commune."},
         # Rendered by templates/components/place_field.html.
     )
-    publics = forms.ModelMultipleChoiceField(
+    publics = IdMultipleChoiceField(
         label="Publics", queryset=Public.objects.active(), widget=forms.CheckboxSelectMultiple, required=False
     )
 
     class Meta:
         model = Case
         fields = ["reference", "needs", "radius_km", "publics", "notes"]
-        widgets = {
-            "notes": forms.Textarea(attrs={"rows": 4}),
-            "radius_km": forms.Select(
-                choices=[(5, "5 km"), (10, "10 km"), (20, "20 km"), (50, "50 km"), (100, "100 km")]
-            ),
-        }
+        widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
         help_texts = {"notes": NOTES_WARNING}
+        error_messages = {
+            "reference": {"required": "Indiquez une référence (elle est proposée automatiquement)."},
+            "radius_km": {"invalid_choice": RADIUS_MESSAGE},
+        }
+
+    def clean_reference(self):
+        """Surrounding spaces are dropped; a reference is unique in its service, whatever its case."""
+        reference = self.cleaned_data["reference"].strip()
+        duplicates = Case.objects.with_reference(self.instance.service_id, reference).exclude(
+            pk=self.instance.pk
+        )
+        if reference and duplicates.exists():
+            raise forms.ValidationError(DUPLICATE_REFERENCE_MESSAGE, code="duplicate")
+        return reference
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -76,7 +93,10 @@ class CaseForm(forms.ModelForm):
 class RefusalForm(forms.Form):
     reason = forms.ChoiceField(label="Motif du refus", choices=[("", "— Choisir —"), *RefusalReason.choices])
     details = forms.CharField(
-        label="Précisions", required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+        label="Précisions",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=COMMENT_MAX_LENGTH,
     )
 
     def clean(self):
@@ -90,7 +110,7 @@ class CommentForm(forms.Form):
     comment = forms.CharField(
         label="Commentaire (facultatif)",
         required=False,
-        max_length=2000,
+        max_length=COMMENT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 

@@ -3,8 +3,10 @@ import secrets
 from functools import wraps
 
 from django.conf import settings
-from django.db import models, transaction
-from django.db.models import Q
+from django.core.validators import RegexValidator
+from django.db import OperationalError, models, transaction
+from django.db.models import Q, Value
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, ConcurrentTransitionMixin, FSMField, transition
 
@@ -13,6 +15,31 @@ from partners.models import Convention, Domain, Public, Service, choices_check
 from .enums import CaseStatus, Classification, OffConventionReason, ReferralStatus, RefusalReason
 
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud on the phone
+
+# A case reference: letters (French accents included), digits, spaces and dashes, neither starting nor
+# ending with a space. One pattern for the form and the database (Python's re and PostgreSQL's regex
+# read it alike; on SQLite Django provides REGEXP). No newline can reach an e-mail subject.
+_REFERENCE_CHAR = "0-9A-Za-zÀ-ÖØ-öø-ÿŒœŸ"
+# \A and \Z, not ^ and $: Python's $ also matches before a final newline.
+REFERENCE_PATTERN = rf"\A[{_REFERENCE_CHAR}-]([{_REFERENCE_CHAR} -]*[{_REFERENCE_CHAR}-])?\Z"
+REFERENCE_MESSAGE = (
+    "Référence invalide : utilisez seulement des lettres, des chiffres, des espaces et des tirets."
+)
+validate_case_reference = RegexValidator(REFERENCE_PATTERN, REFERENCE_MESSAGE, code="invalid_reference")
+DUPLICATE_REFERENCE_MESSAGE = (
+    "Votre service a déjà une situation avec cette référence : choisissez-en une autre."
+)
+
+COMMENT_MAX_LENGTH = 2000  # comments, refusal and off-convention details
+
+RADIUS_CHOICES_KM = [5, 10, 20, 50, 100]
+DEFAULT_RADIUS_KM = 20
+
+CASE_CLOSED_MESSAGE = "Cette situation est clôturée : rouvrez-la pour la modifier ou orienter."
+
+
+class CaseStateError(Exception):
+    """An action the case's status does not allow (editing or referring a closed case, closing it twice)."""
 
 
 def generate_case_reference():
@@ -34,6 +61,15 @@ class CaseQuerySet(models.QuerySet):
     def purgeable(self, before):
         return self.filter(status=CaseStatus.CLOSED, closed_at__lt=before)
 
+    def with_reference(self, service_id, reference):
+        """Cases of a service with this reference, whatever its case: the rule of the unique constraint
+        (lowered by the database on both sides, so the check and the constraint agree on each database)."""
+        return (
+            self.filter(service_id=service_id)
+            .annotate(lowered_reference=Lower("reference"))
+            .filter(lowered_reference=Lower(Value(reference)))
+        )
+
 
 class Case(models.Model):
     """A person's situation, pseudonymous: needs, place and publics — never a name or a national number."""
@@ -45,7 +81,11 @@ class Case(models.Model):
         "référence",
         max_length=30,
         default=generate_case_reference,
-        help_text="Référence pseudonyme : ni nom, ni date de naissance, ni numéro national.",
+        validators=[validate_case_reference],
+        help_text=(
+            "Référence pseudonyme : ni nom, ni date de naissance, ni numéro national. "
+            "Lettres, chiffres, espaces et tirets."
+        ),
     )
     needs = models.ManyToManyField(Domain, verbose_name="besoins", related_name="cases")
     commune = models.ForeignKey(
@@ -56,7 +96,11 @@ class Case(models.Model):
         blank=True,
         related_name="+",
     )
-    radius_km = models.PositiveSmallIntegerField("rayon de recherche (km)", default=20)
+    radius_km = models.PositiveSmallIntegerField(
+        "rayon de recherche (km)",
+        choices=[(km, f"{km} km") for km in RADIUS_CHOICES_KM],
+        default=DEFAULT_RADIUS_KM,
+    )
     publics = models.ManyToManyField(Public, verbose_name="publics", blank=True, related_name="cases")
     notes = models.TextField("notes", blank=True)
     status = models.CharField("statut", max_length=10, choices=CaseStatus, default=CaseStatus.OPEN)
@@ -84,16 +128,22 @@ class Case(models.Model):
         constraints = [
             choices_check("status", CaseStatus, "case_status_valid"),
             models.UniqueConstraint(
-                fields=["service", "reference"], name="case_reference_unique_per_service"
+                "service",
+                Lower("reference"),
+                name="case_reference_unique_per_service_ci",
+                violation_error_message=DUPLICATE_REFERENCE_MESSAGE,
+            ),
+            models.CheckConstraint(
+                condition=Q(reference__regex=REFERENCE_PATTERN),
+                name="case_reference_characters",
+                violation_error_message=REFERENCE_MESSAGE,
             ),
             models.CheckConstraint(
                 condition=Q(status=CaseStatus.OPEN, closed_at__isnull=True)
                 | Q(status=CaseStatus.CLOSED, closed_at__isnull=False),
                 name="case_closed_at_matches_status",
             ),
-            models.CheckConstraint(
-                condition=Q(radius_km__gte=1, radius_km__lte=200), name="case_radius_range"
-            ),
+            models.CheckConstraint(condition=Q(radius_km__in=RADIUS_CHOICES_KM), name="case_radius_choices"),
         ]
 
     def __str__(self):
@@ -102,6 +152,35 @@ class Case(models.Model):
     @property
     def is_open(self):
         return self.status == CaseStatus.OPEN
+
+    # Life-cycle: open → closed (purged after the retention period) → open again if needed.
+    # A closed case can be read and reopened; it cannot be edited nor referred (see ``ensure_open``).
+    # Its referrals keep their own life-cycle: the receiving service may still answer them.
+
+    def close(self):
+        """Close an open case. Raises CaseStateError if it is already closed (here or meanwhile)."""
+        self._move(CaseStatus.OPEN, CaseStatus.CLOSED, "Cette situation est déjà clôturée.")
+
+    def reopen(self):
+        """Reopen a closed case. Raises CaseStateError if it is open (here or meanwhile)."""
+        self._move(CaseStatus.CLOSED, CaseStatus.OPEN, "Cette situation est déjà ouverte.")
+
+    def ensure_open(self, *, lock=False):
+        """Raises CaseStateError unless the case is open — in the database, under a row lock if ``lock``."""
+        if lock:
+            self.status = Case.objects.select_for_update().values_list("status", flat=True).get(pk=self.pk)
+        if not self.is_open:
+            raise CaseStateError(CASE_CLOSED_MESSAGE)
+
+    def _move(self, source, target, message):
+        now = timezone.now()
+        closed_at = now if target == CaseStatus.CLOSED else None
+        with transaction.atomic():
+            current = Case.objects.select_for_update().filter(pk=self.pk).values_list("status", flat=True)
+            if current.first() != source:
+                raise CaseStateError(message)
+            Case.objects.filter(pk=self.pk).update(status=target, closed_at=closed_at, updated_at=now)
+        self.status, self.closed_at, self.updated_at = target, closed_at, now
 
 
 # --- Referrals ------------------------------------------------------------------------------------
@@ -158,34 +237,46 @@ def logged_transition(method):
     """Runs a django-fsm transition under a row lock and records it as a ReferralEvent.
 
     The row is locked (SELECT … FOR UPDATE) and its status compared with ours: a referral answered
-    meanwhile by someone else raises ConcurrentTransition instead of being overwritten.
+    meanwhile by someone else raises ConcurrentTransition instead of being overwritten. On SQLite,
+    which locks the whole database (transactions start IMMEDIATE, see settings), a writer that waited
+    too long gets "database is locked": the same lost race, the same ConcurrentTransition.
     """
 
     @wraps(method)
     def wrapper(self, *, by=None, comment="", via_email="", **kwargs):
-        with transaction.atomic():
-            current = (
-                type(self)
-                .objects.select_for_update()
-                .filter(pk=self.pk)
-                .values_list("status", flat=True)
-                .first()
-            )
-            if current != self.status:
-                raise ConcurrentTransition("Cette orientation a été modifiée entre-temps.")
-            source = self.status
-            method(self, by=by, comment=comment, **kwargs)
-            self.save()
-            ReferralEvent.objects.create(
-                referral=self,
-                actor=by,
-                via_link_email=via_email,
-                from_status=source,
-                to_status=self.status,
-                comment=comment,
-            )
+        try:
+            _run_logged(self, method, by, comment, via_email, kwargs)
+        except OperationalError as error:
+            if "locked" not in str(error):
+                raise
+            raise ConcurrentTransition("Cette orientation est modifiée au même moment.") from error
 
     return wrapper
+
+
+def _run_logged(referral, method, by, comment, via_email, kwargs):
+    """The transition itself: lock, compare, change, save, log — one transaction."""
+    with transaction.atomic():
+        current = (
+            type(referral)
+            .objects.select_for_update()
+            .filter(pk=referral.pk)
+            .values_list("status", flat=True)
+            .first()
+        )
+        if current != referral.status:
+            raise ConcurrentTransition("Cette orientation a été modifiée entre-temps.")
+        source = referral.status
+        method(referral, by=by, comment=comment, **kwargs)
+        referral.save()
+        ReferralEvent.objects.create(
+            referral=referral,
+            actor=by,
+            via_link_email=via_email,
+            from_status=source,
+            to_status=referral.status,
+            comment=comment,
+        )
 
 
 class Referral(ConcurrentTransitionMixin, models.Model):

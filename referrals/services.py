@@ -14,7 +14,7 @@ from partners.models import Convention, Domain, Service
 from partners.partnerships import Partnerships
 
 from .enums import CaseStatus, Classification, OffConventionReason
-from .models import AWAITING_ANSWER_STATUSES, Case, Referral, ReferralStatistic
+from .models import AWAITING_ANSWER_STATUSES, COMMENT_MAX_LENGTH, Case, Referral, ReferralStatistic
 from .notifications import notify_receiver, notify_sender
 
 logger = logging.getLogger(__name__)
@@ -103,9 +103,11 @@ def referral_preview(*, case, service_ids, on=None):
 
 @transaction.atomic
 def referrals_create(*, case, requests, user, message="", contact_phone="", contact_email="", on=None):
-    """Create and send one referral per request, atomically: one invalid request and none is saved."""
-    if not case.is_open:
-        raise ReferralRejected({None: "Cette situation est clôturée : rouvrez-la pour orienter."})
+    """Create and send one referral per request, atomically: one invalid request and none is saved.
+
+    Raises CaseStateError if the case is closed (checked under a lock: closing it meanwhile wins).
+    """
+    case.ensure_open(lock=True)
     by_id = {request.service_id: request for request in requests}
     if not by_id:
         raise ReferralRejected({None: "Choisissez au moins un service."})
@@ -125,12 +127,10 @@ def referrals_create(*, case, requests, user, message="", contact_phone="", cont
             errors[service.pk] = "Ce service ne couvre aucun des besoins de la situation."
         elif result.needs_reason and request.reason not in OffConventionReason.values:
             errors[service.pk] = "Orientation hors convention : indiquez le motif."
-        elif (
-            result.needs_reason
-            and request.reason == OffConventionReason.OTHER
-            and not request.details.strip()
+        elif result.classification != Classification.IN_CONVENTION and (
+            reason_error := _reason_error(request)
         ):
-            errors[service.pk] = "Motif « Autre » : précisez-le en quelques mots."
+            errors[service.pk] = reason_error
     if errors:
         raise ReferralRejected(errors)
 
@@ -155,6 +155,24 @@ def referrals_create(*, case, requests, user, message="", contact_phone="", cont
         notify_receiver(referral, "sent")  # links and e-mails saved with the referrals, sent after commit
         referrals.append(referral)
     return referrals
+
+
+def _reason_error(request):
+    """What is wrong with the reason given for a referral outside the conventions, if anything.
+
+    Required for off_convention (checked before), optional for no_partner: when given, from the list,
+    with details for « Autre », and details no longer than a comment.
+    """
+    if request.reason and request.reason not in OffConventionReason.values:
+        return "Motif inconnu : choisissez-en un dans la liste."
+    if request.reason == OffConventionReason.OTHER and not request.details.strip():
+        return "Motif « Autre » : précisez-le en quelques mots."
+    if len(request.details.strip()) > COMMENT_MAX_LENGTH:
+        return (
+            f"Précisions trop longues : {COMMENT_MAX_LENGTH} caractères au plus "
+            f"({len(request.details.strip())} saisis)."
+        )
+    return ""
 
 
 # --- Expiry and reminders -----------------------------------------------------------------------

@@ -3,24 +3,33 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_fsm import ConcurrentTransition, can_proceed
 
+from partners.fields import INVALID_CHOICE, parse_id
 from partners.models import Domain
 from partners.partnerships import Partnerships
 
 from .enums import CaseStatus, Classification, ReferralStatus
-from .forms import REASON_CHOICES, CaseForm, CommentForm, ReferralMessageForm, RefusalForm
-from .models import Case, Referral, ReferralEvent
+from .forms import RADIUS_MESSAGE, REASON_CHOICES, CaseForm, CommentForm, ReferralMessageForm, RefusalForm
+from .models import (
+    CASE_CLOSED_MESSAGE,
+    DUPLICATE_REFERENCE_MESSAGE,
+    RADIUS_CHOICES_KM,
+    Case,
+    CaseStateError,
+    Referral,
+    ReferralEvent,
+)
 from .notifications import notify_receiver, notify_sender
 from .routing_data import routing_for_case
 from .services import ReferralRejected, ReferralRequest, referral_preview, referrals_create
 
-ROUTING_RADII = [5, 10, 20, 50, 100]
+ROUTING_RADII = RADIUS_CHOICES_KM
 MAX_ADVANTAGES_SHOWN = 6
 
 
@@ -74,17 +83,39 @@ def case_list(request):
     )
 
 
+def _save_case(form, *, check_open=False):
+    """Saves the case and its needs and publics in one transaction; returns an HTTP status on failure.
+
+    A reference taken meanwhile by a colleague (the unique constraint) is a 409 with the message next
+    to the field; a case closed meanwhile is a CaseStateError.
+    """
+    try:
+        with transaction.atomic():
+            if check_open:
+                form.instance.ensure_open(lock=True)
+            form.save()
+    except IntegrityError:
+        if not Case.objects.with_reference(form.instance.service_id, form.instance.reference).exists():
+            raise
+        form.add_error("reference", DUPLICATE_REFERENCE_MESSAGE)
+        return 409
+    return None
+
+
 @require_http_methods(["GET", "POST"])
 @worker_required
 def case_create(request):
-    form = CaseForm(request.POST or None)
+    case = Case(service_id=request.user.service_id, created_by=request.user)
+    form = CaseForm(request.POST or None, instance=case)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        form.instance.service_id = request.user.service_id
-        form.instance.created_by = request.user
-        case = form.save()
-        messages.success(request, f"Situation {case.reference} enregistrée.")
-        return redirect("referrals:case_routing", pk=case.pk)
-    status = 400 if form.errors else 200
+        status = _save_case(form)
+        if status is None:
+            messages.success(request, f"Situation {case.reference} enregistrée.")
+            return redirect("referrals:case_routing", pk=case.pk)
+        case.pk = None  # rolled back
+    elif form.errors:
+        status = 400
     return render(request, "referrals/case_form.html", {"form": form, "notes_warning": True}, status=status)
 
 
@@ -96,19 +127,41 @@ def _load_case(request, pk):
 @worker_required
 def case_update(request, pk):
     case = _load_case(request, pk)
+    if not case.is_open:
+        return _case_refused(request, case, CASE_CLOSED_MESSAGE)
     form = CaseForm(request.POST or None, instance=case)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, "Situation mise à jour.")
-        return redirect("referrals:case_detail", pk=case.pk)
-    status = 400 if form.errors else 200
+        try:
+            status = _save_case(form, check_open=True)
+        except CaseStateError as error:
+            return _case_refused(request, _load_case(request, pk), str(error))
+        if status is None:
+            messages.success(request, "Situation mise à jour.")
+            return redirect("referrals:case_detail", pk=case.pk)
+    elif form.errors:
+        status = 400
     return render(request, "referrals/case_form.html", {"form": form, "case": case}, status=status)
+
+
+def _case_refused(request, case, message):
+    """What the case's status does not allow: a GET goes back to the case page with the message,
+    a POST gets the case page with the message and a 409 (nothing was written)."""
+    if request.method == "GET":
+        messages.warning(request, message)
+        return redirect("referrals:case_detail", pk=case.pk)
+    context = _case_detail_context(case, case_error=message)
+    return render(request, "referrals/case_detail.html", context, status=409)
 
 
 @require_GET
 @worker_required
 def case_detail(request, pk):
     case = _load_case(request, pk)
+    return render(request, "referrals/case_detail.html", _case_detail_context(case))
+
+
+def _case_detail_context(case, **extra):
     referrals = (
         case.referrals.select_related("service__organisation", "convention", "sender")
         .prefetch_related(
@@ -117,25 +170,25 @@ def case_detail(request, pk):
         )
         .order_by("-created_at", "-pk")
     )
-    return render(
-        request,
-        "referrals/case_detail.html",
-        {
-            "case": case,
-            "needs": case.needs.order_by("label"),
-            "publics": case.publics.order_by("label"),
-            "referrals": referrals,
-        },
-    )
+    return {
+        "case": case,
+        "needs": case.needs.order_by("label"),
+        "publics": case.publics.order_by("label"),
+        "referrals": referrals,
+        "case_error": "",
+        **extra,
+    }
 
 
 @require_POST
 @worker_required
 def case_close(request, pk):
     case = _load_case(request, pk)
-    if case.is_open:
-        Case.objects.filter(pk=case.pk).update(status=CaseStatus.CLOSED, closed_at=timezone.now())
-        messages.success(request, "Situation clôturée. Elle sera effacée après la durée de conservation.")
+    try:
+        case.close()
+    except CaseStateError as error:
+        return _case_refused(request, case, str(error))
+    messages.success(request, "Situation clôturée. Elle sera effacée après la durée de conservation.")
     return redirect("referrals:case_detail", pk=case.pk)
 
 
@@ -143,9 +196,11 @@ def case_close(request, pk):
 @worker_required
 def case_reopen(request, pk):
     case = _load_case(request, pk)
-    if not case.is_open:
-        Case.objects.filter(pk=case.pk).update(status=CaseStatus.OPEN, closed_at=None)
-        messages.success(request, "Situation rouverte.")
+    try:
+        case.reopen()
+    except CaseStateError as error:
+        return _case_refused(request, case, str(error))
+    messages.success(request, "Situation rouverte.")
     return redirect("referrals:case_detail", pk=case.pk)
 
 
@@ -156,21 +211,8 @@ def case_reopen(request, pk):
 @worker_required
 def case_routing(request, pk):
     case = _load_case(request, pk)
-    try:
-        radius = int(request.GET.get("rayon") or case.radius_km)
-    except ValueError:
-        radius = None
-    if radius not in ROUTING_RADII and radius != case.radius_km:
-        return render(
-            request,
-            "referrals/case_routing.html",
-            {
-                "case": case,
-                "error": "Rayon invalide : choisissez 5, 10, 20, 50 ou 100 km.",
-                "radii": ROUTING_RADII,
-            },
-            status=400,
-        )
+    if not case.is_open:
+        return _case_refused(request, case, CASE_CLOSED_MESSAGE)
     if case.commune is None or case.commune.latitude is None:
         return render(
             request,
@@ -178,6 +220,21 @@ def case_routing(request, pk):
             {
                 "case": case,
                 "error": "Indiquez le lieu de vie de la situation pour proposer des orientations.",
+                "radius_error": "",
+                "radii": ROUTING_RADII,
+            },
+            status=400,
+        )
+    radius = parse_id(request.GET.get("rayon") or case.radius_km)
+    if radius not in ROUTING_RADII:
+        return render(
+            request,
+            "referrals/case_routing.html",
+            {
+                "case": case,
+                "error": "",
+                "radius_error": RADIUS_MESSAGE,
+                "radius": case.radius_km,
                 "radii": ROUTING_RADII,
             },
             status=400,
@@ -218,6 +275,8 @@ def case_routing(request, pk):
         "referrals/case_routing.html",
         {
             "case": case,
+            "error": "",
+            "radius_error": "",
             "radius": radius,
             "radii": ROUTING_RADII,
             "proposals": proposals,
@@ -229,20 +288,19 @@ def case_routing(request, pk):
 
 
 def _requests_from_post(post):
-    requests = []
+    """The services picked, with the reasons given; returns (requests, values that are not ids)."""
+    requests, invalid = {}, []
     for raw_id in post.getlist("services"):
-        try:
-            service_id = int(raw_id)
-        except ValueError:
-            continue
-        requests.append(
-            ReferralRequest(
+        service_id = parse_id(raw_id)
+        if service_id is None:
+            invalid.append(raw_id)
+        elif service_id not in requests:
+            requests[service_id] = ReferralRequest(
                 service_id=service_id,
                 reason=post.get(f"reason_{service_id}", ""),
-                details=post.get(f"details_{service_id}", "")[:2000],
+                details=post.get(f"details_{service_id}", ""),
             )
-        )
-    return requests
+    return list(requests.values()), invalid
 
 
 @require_POST
@@ -250,17 +308,23 @@ def _requests_from_post(post):
 def case_refer(request, pk):
     """Two steps on one URL: review (classification shown, reasons asked), then confirm (all or nothing)."""
     case = _load_case(request, pk)
-    requests = _requests_from_post(request.POST)
+    if not case.is_open:
+        return _case_refused(request, case, CASE_CLOSED_MESSAGE)
+    requests, invalid = _requests_from_post(request.POST)
     errors = {}
     confirming = request.POST.get("confirm") == "1"
     message_form = ReferralMessageForm.for_service(case.service, request.POST if confirming else None)
-    if confirming and not message_form.is_valid():
+    if invalid:
+        errors[None] = INVALID_CHOICE % {"value": invalid[0][:30]}
+    elif confirming and not message_form.is_valid():
         errors = {None: "Corrigez le message ou les coordonnées ci-dessous."}
     elif confirming:
         try:
             referrals = referrals_create(
                 case=case, requests=requests, user=request.user, **message_form.cleaned_data
             )
+        except CaseStateError as error:
+            return _case_refused(request, _load_case(request, pk), str(error))
         except ReferralRejected as rejected:
             errors = rejected.errors_by_service
         else:
@@ -273,6 +337,13 @@ def case_refer(request, pk):
         errors = {None: "Choisissez au moins un service."}
     preview = referral_preview(case=case, service_ids=[r.service_id for r in requests]) if requests else []
     by_id = {r.service_id: r for r in requests}
+    missing = set(by_id) - {service.pk for service, _, _ in preview}
+    if missing:
+        # Unknown or deactivated meanwhile: said plainly, and left out of the form shown again.
+        errors.setdefault(
+            None,
+            "Un service choisi n'existe pas ou n'est plus actif : il a été retiré de la liste ci-dessous.",
+        )
     needs = {d.pk: d for d in case.needs.all()}
     rows = [
         {
@@ -355,7 +426,7 @@ def _referral_context(request, referral, **extra):
         "can_complete": (is_receiver or is_sender) and can_proceed(referral.complete),
         "can_cancel": is_sender and can_proceed(referral.cancel),
         "refusal_form": extra.pop("refusal_form", None) or RefusalForm(),
-        "comment_form": CommentForm(),
+        "comment_form": extra.pop("comment_form", None) or CommentForm(),
         **extra,
     }
 
@@ -388,7 +459,12 @@ def referral_transition(request, pk, action):
             request, referral, f"Impossible : l'orientation est « {referral.get_status_display()} »."
         )
     comment_form = CommentForm(request.POST)
-    comment = comment_form.cleaned_data["comment"] if comment_form.is_valid() else ""
+    if not comment_form.is_valid():  # too long: said next to the field, and no transition
+        # Only the acceptance form shows the comment field; elsewhere the message goes on top.
+        error = "" if action == "accept" else f"Commentaire : {comment_form.errors['comment'][0]}"
+        context = _referral_context(request, referral, comment_form=comment_form, transition_error=error)
+        return render(request, "referrals/referral_detail.html", context, status=400)
+    comment = comment_form.cleaned_data["comment"]
     kwargs = {}
     if action == "refuse":
         refusal_form = RefusalForm(request.POST)

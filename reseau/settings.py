@@ -109,6 +109,11 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Transactions take SQLite's write lock when they start: a second writer waits for the first one
+    # (up to the busy timeout) instead of failing with "database is locked" in the middle of its work.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Page queries are short: starting parallel workers costs more than it saves on a 2-core server
     # (make bench: search p50 32 -> 25 ms, p95 65 -> 58 ms). Heavy admin/batch work can SET it back.

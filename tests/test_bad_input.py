@@ -238,7 +238,7 @@ CASES = [
     Bad(
         "refer-review-service-abc",
         **refer("case_a", "abc", confirm=False),
-        message="Choisissez au moins un service",
+        message="Choix invalide",
     ),
     Bad("refer-review-service-unknown", **refer("case_a", "987654", confirm=False)),
     Bad("refer-review-service-huge", **refer("case_a", HUGE_ID, confirm=False)),

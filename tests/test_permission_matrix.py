@@ -243,7 +243,16 @@ CASE_ACTION = {
     STAFF: FORBIDDEN,
 }
 MATRIX["referrals:case_close"] = Url(objects=CASES, get=GET_ONLY_FOR_WORKERS, post=CASE_ACTION)
-MATRIX["referrals:case_reopen"] = Url(objects=CASES, get=GET_ONLY_FOR_WORKERS, post=CASE_ACTION)
+# The world's cases are open: reopening one is a move the life-cycle refuses (409, nothing changes).
+MATRIX["referrals:case_reopen"] = Url(
+    objects=CASES,
+    get=GET_ONLY_FOR_WORKERS,
+    post={
+        **CASE_ACTION,
+        SERVICE_A: {"case of A": CONFLICT, "case of B": NOT_FOUND},
+        "worker_b": {"case of A": NOT_FOUND, "case of B": CONFLICT},
+    },
+)
 MATRIX["referrals:case_routing"] = Url(objects=CASES, get=CASE_READ, post=GET_ONLY_FOR_WORKERS)
 MATRIX["referrals:case_refer"] = Url(
     objects=CASES,

@@ -11,7 +11,7 @@ from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
 from partners.enums import ConventionStatus
 from referrals.enums import Classification, OffConventionReason, ReferralStatus
-from referrals.models import Referral, ReferralEvent
+from referrals.models import Case, CaseStateError, Referral, ReferralEvent
 from referrals.services import (
     ReferralRejected,
     ReferralRequest,
@@ -288,8 +288,18 @@ def test_receiving_service_is_notified_by_email(network, case, django_capture_on
 
 def test_a_closed_case_cannot_be_referred(network):
     case = CaseFactory(service=network["mine"], needs=[network["food"]], closed=True)
-    with pytest.raises(ReferralRejected):
+    with pytest.raises(CaseStateError):
         referrals_create(case=case, user=None, requests=[ReferralRequest(network["partner"].pk)])
+    assert not Referral.objects.exists()
+
+
+def test_a_case_closed_meanwhile_cannot_be_referred(network):
+    """The status is read again under a lock: a stale open copy of a closed case refers nothing."""
+    case = CaseFactory(service=network["mine"], needs=[network["food"]])
+    Case.objects.get(pk=case.pk).close()
+    with pytest.raises(CaseStateError):
+        referrals_create(case=case, user=None, requests=[ReferralRequest(network["partner"].pk)])
+    assert not Referral.objects.exists()
 
 
 def test_preview_costs_the_same_queries_for_two_services_or_three(network, case):
