@@ -2,6 +2,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.forms.models import BaseInlineFormSet
@@ -331,6 +332,26 @@ class ValidityFilter(admin.SimpleListFilter):
         return queryset
 
 
+class PreloadedAutocompleteSelect(AutocompleteSelect):
+    """The member picker, rendering a row's current service from the row itself.
+
+    Django's autocomplete widget loads its selected option with one query per row; the inline's rows
+    already hold their service (select_related), set here by the formset as ``preloaded``.
+    """
+
+    preloaded = None
+
+    def optgroups(self, name, value, attr=None):
+        obj = self.preloaded
+        selected = {str(v) for v in value if str(v) not in self.choices.field.empty_values}
+        if obj is None or selected != {str(obj.pk)}:
+            return super().optgroups(name, value, attr)
+        options = [] if self.is_required else [self.create_option(name, "", "", False, 0)]
+        label = self.choices.field.label_from_instance(obj)
+        options.append(self.create_option(name, obj.pk, label, selected, len(options)))
+        return [(None, options, 0)]
+
+
 class MembershipInlineFormSet(BaseInlineFormSet):
     """Each field of a member row gets an accessible name ("Sorti le — membre « Mission locale »").
 
@@ -349,6 +370,9 @@ class MembershipInlineFormSet(BaseInlineFormSet):
         for name, field in form.fields.items():
             label = "Supprimer" if name == "DELETE" else field.label
             field.widget.attrs["aria-label"] = f"{label} — {row}"
+        picker = getattr(form.fields["service"].widget, "widget", form.fields["service"].widget)
+        if isinstance(picker, PreloadedAutocompleteSelect) and form.instance.service_id:
+            picker.preloaded = form.instance.service
 
 
 def current_memberships_filter():
@@ -372,8 +396,15 @@ class ConventionMembershipInline(ObjectPermissionsModelAdminMixin, admin.Tabular
             super()
             .get_queryset(request)
             .filter(current_memberships_filter())
-            .select_related("service__organisation")
+            .select_related("convention", "service__organisation")
         )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "service":
+            kwargs["widget"] = PreloadedAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class FormerMembershipInline(ObjectPermissionsModelAdminMixin, admin.TabularInline):
@@ -393,7 +424,7 @@ class FormerMembershipInline(ObjectPermissionsModelAdminMixin, admin.TabularInli
             super()
             .get_queryset(request)
             .exclude(current_memberships_filter())
-            .select_related("service__organisation")
+            .select_related("convention", "service__organisation")
         )
 
     def has_add_permission(self, request, obj=None):
@@ -417,6 +448,23 @@ class ConventionAdmin(
     autocomplete_fields = ["scope_domains"]
     date_hierarchy = "valid_from"
     inlines = [ConventionMembershipInline, FormerMembershipInline]
+    fields = [
+        "network",
+        "title",
+        "status",
+        "signed_on",
+        "valid_from",
+        "valid_until",
+        "scope_domains",
+        "document_url",
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(member_count=Count("memberships", filter=Q(memberships__left_on__isnull=True)))
+        )
 
     def changelist_view(self, request, extra_context=None):
         # The date hierarchy turns its parameters into a date and crashes (OverflowError, a 500) on a
@@ -437,24 +485,6 @@ class ConventionAdmin(
             for key in bad:
                 del request.GET[key]
         return super().changelist_view(request, extra_context=extra_context)
-
-    fields = [
-        "network",
-        "title",
-        "status",
-        "signed_on",
-        "valid_from",
-        "valid_until",
-        "scope_domains",
-        "document_url",
-    ]
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(member_count=Count("memberships", filter=Q(memberships__left_on__isnull=True)))
-        )
 
     @admin.display(description="membres actuels", ordering="member_count")
     def member_count(self, obj):

@@ -477,7 +477,9 @@ BAD_FILTER_VALUES = ["abc", "99999999999999999999", "-1", "2026-13-45", "\x00", 
             ["validite", "status__exact", "network__id__exact", "valid_from__year", "valid_from__month"],
         ),
         ("conventionmembership", ["convention__network__id__exact", "role__exact"]),
-        ("domain", ["is_active__exact", "parent__id__exact"]),
+        ("domain", ["q", "is_active__exact", "parent__id__exact"]),
+        ("public", ["q", "is_active__exact", "is_national__exact"]),
+        ("commune", ["q", "department"]),
         ("network", ["q"]),
     ],
 )
@@ -509,3 +511,41 @@ def test_member_picker_autocomplete_never_answers_500(client_for, coordinator, m
     )
 
     assert response.status_code in (200, 400)
+
+
+def test_convention_change_page_query_count_does_not_grow_with_members(
+    client_for, coordinator, mine, django_assert_max_num_queries
+):
+    today = datetime.date.today()
+    client = client_for(coordinator)
+    url = reverse("admin:partners_convention_change", args=[mine.pk])
+    MembershipFactory(convention=mine)
+    MembershipFactory(convention=mine, joined_on=today - datetime.timedelta(days=90), left_on=today)
+    with django_assert_max_num_queries(60) as few:
+        assert client.get(url).status_code == 200
+    for _ in range(10):
+        MembershipFactory(convention=mine)
+        MembershipFactory(convention=mine, joined_on=today - datetime.timedelta(days=90), left_on=today)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(url)
+    assert len(response.context["inline_admin_formsets"][0].formset.forms) == 12  # 11 current + 1 empty row
+    assert len(response.context["inline_admin_formsets"][1].formset.forms) == 11
+
+
+def test_current_and_former_members_are_shown_apart(client_for, coordinator, mine):
+    today = datetime.date.today()
+    current = MembershipFactory(convention=mine, service__name="Épicerie solidaire")
+    leaving = MembershipFactory(convention=mine, joined_on=today - datetime.timedelta(days=9), left_on=today)
+    future = MembershipFactory(convention=mine, joined_on=today + datetime.timedelta(days=9))
+
+    response = client_for(coordinator).get(reverse("admin:partners_convention_change", args=[mine.pk]))
+
+    current_inline, former_inline = response.context["inline_admin_formsets"]
+    assert {f.instance for f in current_inline.formset.initial_forms} == {current, future}
+    assert [f.instance for f in former_inline.formset.initial_forms] == [leaving]
+    assert not former_inline.has_change_permission and not former_inline.has_add_permission
+    page = response.content.decode()
+    assert 'aria-label="Service — membre « Épicerie solidaire »"' in page
+    assert 'aria-label="Supprimer — membre « Épicerie solidaire »"' in page
+    # The picker shows the row's service, taken from the row rather than one query per row.
+    assert f'<option value="{current.service_id}" selected>{escape(str(current.service))}</option>' in page
