@@ -290,6 +290,9 @@ class ServiceQuerySet(models.QuerySet):
         )
         return self.filter(pk__in=member_ids).exclude(pk=getattr(service, "pk", service))
 
+    def with_display_relations(self):
+        return self.select_related("organisation", "commune").prefetch_related("domains")
+
     def stale(self, today=None):
         """Services not verified since ``stale_before(today)``, or never verified."""
         return self.filter(Q(verified_on__isnull=True) | Q(verified_on__lte=stale_before(today)))
@@ -313,9 +316,6 @@ class ServiceQuerySet(models.QuerySet):
         )
         created = Service.history.filter(history_type="+", history_user=user).values("id")
         return self.filter(Q(pk__in=members) | Q(pk__in=created))
-
-    def with_display_relations(self):
-        return self.select_related("organisation", "commune").prefetch_related("domains")
 
 
 class Service(models.Model):
