@@ -1,7 +1,12 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.db.models import Count, Q
+from django.forms.models import BaseInlineFormSet
+from django.http import Http404
 from django.utils import timezone
 from rules.contrib.admin import ObjectPermissionsModelAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
@@ -27,6 +32,20 @@ admin.site.site_title = "Réseau"
 admin.site.index_title = "Annuaire, réseaux et conventions"
 
 
+class RejectNulAdminMixin:
+    """A NUL character in a filter or search term is a 400: PostgreSQL refuses it (a 500 otherwise)."""
+
+    def changelist_view(self, request, extra_context=None):
+        if any("\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values):
+            raise BadRequest("Paramètre de recherche invalide.")
+        return super().changelist_view(request, extra_context=extra_context)
+
+    def get_search_results(self, request, queryset, search_term):
+        if "\x00" in search_term:  # also the autocomplete of the convention's member picker
+            raise BadRequest("Terme de recherche invalide.")
+        return super().get_search_results(request, queryset, search_term)
+
+
 class LargeTableAdminMixin:
     """Changelists over up to 150 000 rows: no exact total count, related rows fetched in the same query."""
 
@@ -34,10 +53,54 @@ class LargeTableAdminMixin:
     list_per_page = 50
 
 
+class ScopedHistoryAdminMixin:
+    """django-simple-history's history and revert views, allowed exactly like the change view.
+
+    simple-history checks permissions on the *historical version*: a convention since moved to another
+    network would still open (and revert) for the coordinators of its old network. Here the current
+    object decides: viewing its history needs the view permission on it, submitting a revert needs the
+    change permission on it. Objects that no longer exist have no history page but for administrators.
+    """
+
+    def _current_object(self, request, object_id):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            if not request.user.is_superuser:
+                raise Http404
+            try:  # an administrator may read the history of a deleted object; a malformed id is a 404
+                self.model._meta.pk.to_python(unquote(object_id))
+            except ValidationError:
+                raise Http404 from None
+        return obj
+
+    def history_view(self, request, object_id, extra_context=None):
+        obj = self._current_object(request, object_id)
+        if obj is not None and not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context=extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if not (version_id.isdigit() and len(version_id) <= 18):  # history ids are 64-bit integers
+            raise Http404
+        obj = self._current_object(request, object_id)
+        if obj is not None:
+            allowed = (
+                self.has_change_permission(request, obj)
+                if request.method == "POST"
+                else self.has_view_or_change_permission(request, obj)
+            )
+            if not allowed:
+                raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context=extra_context)
+
+    def revert_disabled(self, request, obj=None):
+        return super().revert_disabled(request, obj) or not self.has_change_permission(request, obj)
+
+
 # --- Reference lists --------------------------------------------------------------------------
 
 
-class ReferentialAdmin(ObjectPermissionsModelAdminMixin, admin.ModelAdmin):
+class ReferentialAdmin(RejectNulAdminMixin, ObjectPermissionsModelAdminMixin, admin.ModelAdmin):
     list_display = ["label", "code", "is_national", "is_active"]
     list_filter = ["is_active", "is_national"]
     search_fields = ["label", "code"]
@@ -48,6 +111,13 @@ class ReferentialAdmin(ObjectPermissionsModelAdminMixin, admin.ModelAdmin):
         if obj is not None and obj.is_national:
             return ["code", "is_national"]
         return ["is_national"]
+
+    def get_prepopulated_fields(self, request, obj=None):
+        # A read-only code is not in the form: prepopulating it would crash the change page.
+        readonly = self.get_readonly_fields(request, obj)
+        return {
+            field: sources for field, sources in self.prepopulated_fields.items() if field not in readonly
+        }
 
 
 @admin.register(Domain)
@@ -68,7 +138,9 @@ class PostcodeInline(admin.TabularInline):
 
 
 @admin.register(Commune)
-class CommuneAdmin(LargeTableAdminMixin, ObjectPermissionsModelAdminMixin, admin.ModelAdmin):
+class CommuneAdmin(
+    RejectNulAdminMixin, LargeTableAdminMixin, ObjectPermissionsModelAdminMixin, admin.ModelAdmin
+):
     list_display = ["name", "insee_code", "department", "population"]
     list_filter = ["department"]
     search_fields = ["search_name", "name", "=insee_code", "=postcodes__code"]
@@ -79,47 +151,94 @@ class CommuneAdmin(LargeTableAdminMixin, ObjectPermissionsModelAdminMixin, admin
 # --- Directory --------------------------------------------------------------------------------
 
 
+class EditableFilter(admin.SimpleListFilter):
+    """Coordinators change only part of the directory (``editable_by``): let them list that part."""
+
+    title = "modification"
+    parameter_name = "modifiable"
+
+    def lookups(self, request, model_admin):
+        return [("oui", "Modifiable par moi"), ("non", "En lecture seule")]
+
+    def queryset(self, request, queryset):
+        editable = queryset.model.objects.editable_by(request.user).values("pk")
+        if self.value() == "oui":
+            return queryset.filter(pk__in=editable)
+        if self.value() == "non":
+            return queryset.exclude(pk__in=editable)
+        return queryset
+
+
 @admin.register(Organisation)
-class OrganisationAdmin(LargeTableAdminMixin, ObjectPermissionsModelAdminMixin, admin.ModelAdmin):
+class OrganisationAdmin(
+    RejectNulAdminMixin,
+    LargeTableAdminMixin,
+    ScopedHistoryAdminMixin,
+    ObjectPermissionsModelAdminMixin,
+    SimpleHistoryAdmin,
+):
     list_display = ["name", "legal_kind", "siret", "website"]
-    list_filter = ["legal_kind"]
+    list_filter = ["legal_kind", EditableFilter]
     search_fields = ["name", "=siret", "=bce_number"]
 
 
 class StaleFilter(admin.SimpleListFilter):
+    """PRODUCT.md's staleness, as ``Service.objects.stale()`` / ``fresh()`` compute it."""
+
     title = "fraîcheur"
     parameter_name = "fraicheur"
 
     def lookups(self, request, model_admin):
-        return [("a_jour", "Vérifié depuis moins de 12 mois"), ("perime", "À revérifier")]
+        months = settings.STALE_AFTER_MONTHS
+        return [
+            ("a_jour", f"Vérifié depuis moins de {months} mois"),
+            ("perime", f"À revérifier (non vérifié depuis {months} mois ou plus)"),
+        ]
 
     def queryset(self, request, queryset):
-        today = timezone.localdate()
-        limit = today.replace(year=today.year - 1)
         if self.value() == "a_jour":
-            return queryset.filter(verified_on__gt=limit)
+            return queryset.fresh()
         if self.value() == "perime":
-            return queryset.filter(Q(verified_on__lte=limit) | Q(verified_on__isnull=True))
+            return queryset.stale()
         return queryset
 
 
 class ServiceNetworkFilter(admin.SimpleListFilter):
+    """Services that are or were members of a convention of one of the user's networks."""
+
     title = "réseau"
     parameter_name = "reseau"
 
     def lookups(self, request, model_admin):
-        return [(str(n.pk), n.name) for n in Network.objects.only("pk", "name")]
+        networks = Network.objects.coordinated_by(request.user).only("pk", "name")
+        return [(str(network.pk), network.name) for network in networks]
 
     def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(memberships__convention__network_id=self.value()).distinct()
+        # Only a value offered by lookups() filters: anything else ("abc", a 30-digit number, another
+        # network's id) is ignored, never passed to the database.
+        if self.value() in {value for value, _ in self.lookup_choices}:
+            members = ConventionMembership.objects.filter(convention__network_id=int(self.value()))
+            return queryset.filter(pk__in=members.values("service_id"))
         return queryset
 
 
 @admin.register(Service)
-class ServiceAdmin(LargeTableAdminMixin, ObjectPermissionsModelAdminMixin, admin.ModelAdmin):
+class ServiceAdmin(
+    RejectNulAdminMixin,
+    LargeTableAdminMixin,
+    ScopedHistoryAdminMixin,
+    ObjectPermissionsModelAdminMixin,
+    SimpleHistoryAdmin,
+):
     list_display = ["name", "organisation", "commune", "capacity_status", "verified_on", "is_active"]
-    list_filter = ["capacity_status", "referral_mode", "is_active", StaleFilter, ServiceNetworkFilter]
+    list_filter = [
+        "capacity_status",
+        "referral_mode",
+        "is_active",
+        StaleFilter,
+        ServiceNetworkFilter,
+        EditableFilter,
+    ]
     list_select_related = ["organisation", "commune"]
     search_fields = ["name", "organisation__name", "commune__name", "=postcode"]
     autocomplete_fields = ["organisation", "commune", "domains", "publics", "intervention_communes"]
@@ -172,7 +291,7 @@ class NetworkScopedAdminMixin(ObjectPermissionsModelAdminMixin):
 
 
 @admin.register(Network)
-class NetworkAdmin(NetworkScopedAdminMixin, admin.ModelAdmin):
+class NetworkAdmin(RejectNulAdminMixin, NetworkScopedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "territory", "convention_count"]
     search_fields = ["name", "territory"]
     filter_horizontal = ["coordinators"]
@@ -213,25 +332,122 @@ class ValidityFilter(admin.SimpleListFilter):
         return queryset
 
 
+class PreloadedAutocompleteSelect(AutocompleteSelect):
+    """The member picker, rendering a row's current service from the row itself.
+
+    Django's autocomplete widget loads its selected option with one query per row; the inline's rows
+    already hold their service (select_related), set here by the formset as ``preloaded``.
+    """
+
+    preloaded = None
+
+    def optgroups(self, name, value, attr=None):
+        obj = self.preloaded
+        selected = {str(v) for v in value if str(v) not in self.choices.field.empty_values}
+        if obj is None or selected != {str(obj.pk)}:
+            return super().optgroups(name, value, attr)
+        options = [] if self.is_required else [self.create_option(name, "", "", False, 0)]
+        label = self.choices.field.label_from_instance(obj)
+        options.append(self.create_option(name, obj.pk, label, selected, len(options)))
+        return [(None, options, 0)]
+
+
+class MembershipInlineFormSet(BaseInlineFormSet):
+    """Each field of a member row gets an accessible name ("Sorti le — membre « Mission locale »").
+
+    A tabular inline shows the labels as column headers only, which assistive technologies do not
+    tie to the inputs; the convention's change form template hands these names on to select2.
+    """
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if form.instance.pk and form.instance.service_id:
+            row = f"membre « {form.instance.service.name} »"
+        elif index is None:  # the empty form that "Ajouter un autre" copies
+            row = "nouveau membre"
+        else:
+            row = f"nouveau membre {index + 1 - self.initial_form_count()}"
+        for name, field in form.fields.items():
+            label = "Supprimer" if name == "DELETE" else field.label
+            field.widget.attrs["aria-label"] = f"{label} — {row}"
+        picker = getattr(form.fields["service"].widget, "widget", form.fields["service"].widget)
+        if isinstance(picker, PreloadedAutocompleteSelect) and form.instance.service_id:
+            picker.preloaded = form.instance.service
+
+
+def current_memberships_filter():
+    today = timezone.localdate()
+    return Q(left_on__isnull=True) | Q(left_on__gt=today)
+
+
 class ConventionMembershipInline(ObjectPermissionsModelAdminMixin, admin.TabularInline):
+    """Current (and future) members: editable."""
+
     model = ConventionMembership
+    formset = MembershipInlineFormSet
     extra = 1
     autocomplete_fields = ["service"]
     fields = ["service", "role", "joined_on", "left_on"]
+    verbose_name = "membre actuel"
+    verbose_name_plural = "membres actuels"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("service__organisation")
+        return (
+            super()
+            .get_queryset(request)
+            .filter(current_memberships_filter())
+            .select_related("convention", "service__organisation")
+        )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "service":
+            kwargs["widget"] = PreloadedAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class FormerMembershipInline(ObjectPermissionsModelAdminMixin, admin.TabularInline):
+    """Members who left (left_on today or earlier): shown apart, read-only; their history stays."""
+
+    model = ConventionMembership
+    extra = 0
+    fields = ["service", "role", "joined_on", "left_on"]
+    readonly_fields = fields
+    verbose_name = "ancien membre"
+    verbose_name_plural = "anciens membres"
+    can_delete = False
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .exclude(current_memberships_filter())
+            .select_related("convention", "service__organisation")
+        )
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Convention)
-class ConventionAdmin(NetworkScopedAdminMixin, SimpleHistoryAdmin):
+class ConventionAdmin(
+    RejectNulAdminMixin, ScopedHistoryAdminMixin, NetworkScopedAdminMixin, SimpleHistoryAdmin
+):
     list_display = ["title", "network", "status", "valid_from", "valid_until", "member_count"]
     list_filter = [("network", admin.RelatedOnlyFieldListFilter), "status", ValidityFilter]
     list_select_related = ["network"]
     search_fields = ["title", "network__name"]
     autocomplete_fields = ["scope_domains"]
     date_hierarchy = "valid_from"
-    inlines = [ConventionMembershipInline]
+    inlines = [ConventionMembershipInline, FormerMembershipInline]
     fields = [
         "network",
         "title",
@@ -250,6 +466,26 @@ class ConventionAdmin(NetworkScopedAdminMixin, SimpleHistoryAdmin):
             .annotate(member_count=Count("memberships", filter=Q(memberships__left_on__isnull=True)))
         )
 
+    def changelist_view(self, request, extra_context=None):
+        # The date hierarchy turns its parameters into a date and crashes (OverflowError, a 500) on a
+        # 20-digit year: a parameter that is not a plausible year, month or day is ignored.
+        bounds = {"year": 9999, "month": 12, "day": 31}
+        prefix = f"{self.date_hierarchy}__"
+        bad = [
+            key
+            for key, value in request.GET.items()
+            if key.startswith(prefix)
+            and key.removeprefix(prefix) in bounds
+            and not (
+                value.isascii() and value.isdigit() and 1 <= int(value) <= bounds[key.removeprefix(prefix)]
+            )
+        ]
+        if bad:
+            request.GET = request.GET.copy()
+            for key in bad:
+                del request.GET[key]
+        return super().changelist_view(request, extra_context=extra_context)
+
     @admin.display(description="membres actuels", ordering="member_count")
     def member_count(self, obj):
         return obj.member_count
@@ -265,7 +501,9 @@ class ConventionAdmin(NetworkScopedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(ConventionMembership)
-class ConventionMembershipAdmin(NetworkScopedAdminMixin, SimpleHistoryAdmin):
+class ConventionMembershipAdmin(
+    RejectNulAdminMixin, ScopedHistoryAdminMixin, NetworkScopedAdminMixin, SimpleHistoryAdmin
+):
     list_display = ["service", "convention", "role", "joined_on", "left_on"]
     list_filter = [("convention__network", admin.RelatedOnlyFieldListFilter), "role"]
     list_select_related = ["service__organisation", "convention"]

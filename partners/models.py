@@ -1,3 +1,4 @@
+import calendar
 import datetime
 
 from django.conf import settings
@@ -20,6 +21,18 @@ def coordinates_check(name):
         | Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180),
         name=name,
     )
+
+
+def stale_before(today=None):
+    """The staleness cutoff: a service verified on or before this date (or never) is stale.
+
+    PRODUCT.md's rule, in one place: not verified for ``settings.STALE_AFTER_MONTHS`` months. The day is
+    clamped to the end of a shorter month (29 February minus 12 months is 28 February).
+    """
+    today = today or timezone.localdate()
+    year, month = divmod(today.year * 12 + today.month - 1 - settings.STALE_AFTER_MONTHS, 12)
+    month += 1
+    return datetime.date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
 
 
 def choices_check(field, choices_class, name):
@@ -228,6 +241,19 @@ class Postcode(models.Model):
 # --- Directory -------------------------------------------------------------------------------
 
 
+class OrganisationQuerySet(models.QuerySet):
+    def editable_by(self, user):
+        """Organisations ``user`` may change: those of the services they may change, or that they created."""
+        if user.is_superuser:
+            return self
+        if not (user.is_authenticated and user.is_coordinator):
+            return self.none()
+        created = Organisation.history.filter(history_type="+", history_user=user).values("id")
+        return self.filter(
+            Q(pk__in=Service.objects.editable_by(user).values("organisation_id")) | Q(pk__in=created)
+        )
+
+
 class Organisation(models.Model):
     name = models.CharField("nom", max_length=255)
     legal_kind = models.CharField(
@@ -248,6 +274,9 @@ class Organisation(models.Model):
     website = models.URLField("site internet", blank=True)
     created_at = models.DateTimeField("créée le", auto_now_add=True)
     updated_at = models.DateTimeField("modifiée le", auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"], verbose_name="historique de l'organisation")
+
+    objects = OrganisationQuerySet.as_manager()
 
     class Meta:
         verbose_name = "organisation"
@@ -278,6 +307,30 @@ class ServiceQuerySet(models.QuerySet):
 
     def with_display_relations(self):
         return self.select_related("organisation", "commune").prefetch_related("domains")
+
+    def stale(self, today=None):
+        """Services not verified since ``stale_before(today)``, or never verified."""
+        return self.filter(Q(verified_on__isnull=True) | Q(verified_on__lte=stale_before(today)))
+
+    def fresh(self, today=None):
+        return self.filter(verified_on__gt=stale_before(today))
+
+    def editable_by(self, user):
+        """Services ``user`` may change in the admin.
+
+        Administrators: all. Coordinators: the current and past members of their networks' conventions,
+        and the services they created themselves (so a new service can be completed before it joins a
+        convention). Everyone else: none; the rest of the directory is read-only for coordinators.
+        """
+        if user.is_superuser:
+            return self
+        if not (user.is_authenticated and user.is_coordinator):
+            return self.none()
+        members = ConventionMembership.objects.filter(convention__network__coordinators=user).values(
+            "service_id"
+        )
+        created = Service.history.filter(history_type="+", history_user=user).values("id")
+        return self.filter(Q(pk__in=members) | Q(pk__in=created))
 
 
 class Service(models.Model):
@@ -343,6 +396,13 @@ class Service(models.Model):
     # PostgreSQL full-text vector (names A, domains B, description C), maintained by partners.search_index;
     # GIN-indexed by a migration. Unused on SQLite, which has its own FTS5 table.
     search_vector = SearchVectorField(null=True, editable=False)
+    # Who changed what and when (the admin's history view). The search vector and the timestamp are derived;
+    # intervention communes can be hundreds of rows, copied on every change: not kept.
+    history = HistoricalRecords(
+        excluded_fields=["search_vector", "updated_at"],
+        m2m_fields=[domains, publics, service_types, fees, access_modes, languages],
+        verbose_name="historique du service",
+    )
 
     objects = ServiceQuerySet.as_manager()
 
@@ -382,13 +442,7 @@ class Service(models.Model):
 
     def is_stale(self, today=None):
         """Not verified for STALE_AFTER_MONTHS months (or never): shown with a warning."""
-        if self.verified_on is None:
-            return True
-        today = today or timezone.localdate()
-        months = (today.year - self.verified_on.year) * 12 + (today.month - self.verified_on.month)
-        if today.day < self.verified_on.day:
-            months -= 1
-        return months >= settings.STALE_AFTER_MONTHS
+        return self.verified_on is None or self.verified_on <= stale_before(today)
 
     def clean(self):
         if (self.latitude is None) != (self.longitude is None):

@@ -6,6 +6,8 @@ because they coordinate its network. Loaded by rules' autodiscovery.
 
 import rules
 
+from .models import Organisation, Service
+
 
 @rules.predicate
 def is_coordinator(user):
@@ -36,6 +38,22 @@ def coordinates_membership(user, obj):
     return coordinates_network(user, convention.network)
 
 
+@rules.predicate
+def edits_service(user, service):
+    # The rule itself lives in Service.objects.editable_by (also used to scope lists); without an object
+    # (changelist) each row's change page decides.
+    if service is None:
+        return True
+    return Service.objects.editable_by(user).filter(pk=service.pk).exists()
+
+
+@rules.predicate
+def edits_organisation(user, organisation):
+    if organisation is None:
+        return True
+    return Organisation.objects.editable_by(user).filter(pk=organisation.pk).exists()
+
+
 coordinator_of_network = is_coordinator & coordinates_network
 coordinator_of_convention = is_coordinator & coordinates_convention
 coordinator_of_membership = is_coordinator & coordinates_membership
@@ -43,10 +61,14 @@ coordinator_of_membership = is_coordinator & coordinates_membership
 # Entry in the admin index for the app.
 rules.add_perm("partners", is_coordinator)
 
-# Directory: coordinators keep the shared directory up to date; deletion stays with administrators.
+# Directory: coordinators read the whole directory, add services and organisations, and change only those
+# of their networks' conventions (current or past members) or that they created; the rest is read-only.
+# Deletion stays with administrators.
 for model in ("organisation", "service"):
-    for action in ("view", "add", "change"):
+    for action in ("view", "add"):
         rules.add_perm(f"partners.{action}_{model}", is_coordinator)
+rules.add_perm("partners.change_service", is_coordinator & edits_service)
+rules.add_perm("partners.change_organisation", is_coordinator & edits_organisation)
 
 # Reference lists: coordinators may read them and add local entries.
 for model in ("domain", "public", "accessmode", "fee", "servicetype", "language", "commune"):

@@ -148,6 +148,20 @@ AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_CALLABLE = "reseau.accounts.axes.get_login_email"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# The client address the lock counts (django-axes asks django-ipware). Default: the TCP peer, right for a
+# direct connection. Behind a reverse proxy every request comes from the proxy's address, so one attacker
+# would lock every account for everyone: set DJANGO_AXES_IP_HEADER to the META key of the header the proxy
+# writes (e.g. HTTP_X_FORWARDED_FOR) and DJANGO_AXES_PROXY_COUNT to the number of trusted addresses that
+# follow the client's in that header as it reaches Django (0 when one proxy appends the peer address).
+# The right-most entries are the trusted ones: what a client writes itself in the header is ignored.
+# Only when Django cannot be reached but through that proxy (README, "Security by default").
+AXES_IP_HEADER = env.str("DJANGO_AXES_IP_HEADER", default="")
+if AXES_IP_HEADER:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = [AXES_IP_HEADER, "REMOTE_ADDR"]
+    AXES_IPWARE_PROXY_COUNT = env.int("DJANGO_AXES_PROXY_COUNT", default=0)
+    AXES_IPWARE_PROXY_ORDER = "left-most"
+    # Not strict: a header longer than expected (the client sent its own) still yields the trusted entry.
+    IPWARE_STRICT = False
 
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français")]

@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.apps import apps
 from django.urls import reverse
 from django.utils.html import escape
 
@@ -53,6 +54,11 @@ def convention_form_data(convention, **overrides):
         "memberships-INITIAL_FORMS": "0",
         "memberships-MIN_NUM_FORMS": "0",
         "memberships-MAX_NUM_FORMS": "1000",
+        # Former members: a read-only inline, which still posts its management form.
+        "memberships-2-TOTAL_FORMS": "0",
+        "memberships-2-INITIAL_FORMS": "0",
+        "memberships-2-MIN_NUM_FORMS": "0",
+        "memberships-2-MAX_NUM_FORMS": "1000",
     }
     data.update(overrides)
     return data
@@ -297,3 +303,249 @@ def test_convention_dates_are_checked(client_for, coordinator, mine):
     assert response.status_code == 200
     mine.refresh_from_db()
     assert mine.valid_until != datetime.date(2026, 1, 1)
+
+
+# --- History and revert views are scoped like change views -----------------------------------
+
+
+def revert_url(model_name, obj, history_id):
+    return reverse(f"admin:partners_{model_name}_simple_history", args=[obj.pk, history_id])
+
+
+@pytest.mark.parametrize("how", ["saved", "updated"])
+def test_coordinator_cannot_open_or_revert_a_convention_moved_to_another_network(
+    client_for, coordinator, mine, networks, how
+):
+    old_version = mine.history.latest()  # created under the coordinator's network
+    if how == "saved":
+        mine.network = networks[1]
+        mine.title = "Convention reprise"
+        mine.save()
+    else:  # moved without a history row: the last version still says "their network"
+        Convention.objects.filter(pk=mine.pk).update(network=networks[1], title="Convention reprise")
+    client = client_for(coordinator)
+    url = revert_url("convention", mine, old_version.history_id)
+
+    assert client.get(reverse("admin:partners_convention_history", args=[mine.pk])).status_code in (403, 404)
+    assert client.get(url).status_code in (403, 404)
+    response = client.post(url, convention_form_data(old_version.instance, network=networks[0].pk))
+
+    assert response.status_code in (403, 404)
+    mine.refresh_from_db()
+    assert (mine.network, mine.title) == (networks[1], "Convention reprise")
+
+
+@pytest.mark.parametrize("how", ["saved", "updated"])
+def test_coordinator_cannot_open_or_revert_a_membership_moved_to_another_network(
+    client_for, coordinator, mine, theirs, how
+):
+    membership = MembershipFactory(convention=mine)
+    old_version = membership.history.latest()
+    if how == "saved":
+        membership.convention = theirs
+        membership.save()
+    else:
+        ConventionMembership.objects.filter(pk=membership.pk).update(convention=theirs)
+    client = client_for(coordinator)
+    url = revert_url("conventionmembership", membership, old_version.history_id)
+
+    history = reverse("admin:partners_conventionmembership_history", args=[membership.pk])
+    assert client.get(history).status_code in (403, 404)
+    assert client.get(url).status_code in (403, 404)
+    response = client.post(
+        url,
+        {
+            "convention": mine.pk,
+            "service": membership.service_id,
+            "role": MembershipRole.MEMBER,
+            "joined_on": membership.joined_on.isoformat(),
+            "left_on": "",
+        },
+    )
+
+    assert response.status_code in (403, 404)
+    membership.refresh_from_db()
+    assert membership.convention == theirs
+
+
+def test_coordinator_opens_and_reverts_their_own_convention(client_for, coordinator, mine):
+    old_version = mine.history.latest()
+    mine.title = "Titre erroné"
+    mine.save()
+    client = client_for(coordinator)
+    url = revert_url("convention", mine, old_version.history_id)
+
+    assert client.get(url).status_code == 200
+    response = client.post(url, convention_form_data(old_version.instance))
+
+    assert response.status_code == 302
+    mine.refresh_from_db()
+    assert mine.title == "Convention précarité"
+
+
+@pytest.mark.parametrize(
+    ("object_id", "version_id"),
+    [("abc", "1"), ("mine", "abc"), ("99999999999999999999", "1"), ("mine", "9" * 30), ("mine", "-1")],
+)
+def test_malformed_history_urls_are_404_not_500(client_for, mine, object_id, version_id):
+    client = client_for(UserFactory(admin=True))
+    object_id = str(mine.pk) if object_id == "mine" else object_id
+
+    history = client.get(f"/admin/partners/convention/{object_id}/history/")
+    assert history.status_code == (200 if object_id == str(mine.pk) else 404)
+    assert client.get(f"/admin/partners/convention/{object_id}/history/{version_id}/").status_code == 404
+
+
+# --- National reference lists -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model_name", ["domain", "public", "accessmode", "fee", "servicetype", "language"])
+def test_administrator_opens_and_saves_every_national_reference_item(client_for, model_name):
+    model = apps.get_model("partners", model_name)
+    item = model.objects.create(code=f"national-{model_name}", label="Libellé national", is_national=True)
+    local = model.objects.create(code=f"local-{model_name}", label="Libellé local")
+    client = client_for(UserFactory(admin=True))
+    url = reverse(f"admin:partners_{model_name}_change", args=[item.pk])
+
+    assert client.get(url).status_code == 200
+    assert client.get(reverse(f"admin:partners_{model_name}_change", args=[local.pk])).status_code == 200
+    assert client.get(reverse(f"admin:partners_{model_name}_add")).status_code == 200
+    data = {"label": "Libellé renommé", "description": "", "is_active": "on"}
+    if model_name == "domain":
+        data["parent"] = ""
+    response = client.post(url, {**data, "code": "code-pirate"})
+
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert (item.label, item.code) == ("Libellé renommé", f"national-{model_name}")
+
+
+# --- The service changelist's network filter ---------------------------------------------------
+
+
+def test_service_network_filter_offers_only_the_coordinators_networks(client_for, coordinator, mine, theirs):
+    ours = MembershipFactory(convention=mine).service
+    MembershipFactory(convention=theirs)
+    client = client_for(coordinator)
+    url = reverse("admin:partners_service_changelist")
+
+    response = client.get(url)
+    choices = [
+        c["display"]
+        for spec in response.context["cl"].filter_specs
+        for c in spec.choices(response.context["cl"])
+    ]
+    assert "Réseau précarité" in choices
+    assert "Réseau santé" not in choices
+    response = client.get(url, {"reseau": mine.network_id})
+    assert list(response.context["cl"].result_list) == [ours]
+    # Another network's id is not offered: ignored, it reveals nothing about that network's members.
+    response = client.get(url, {"reseau": theirs.network_id})
+    assert response.status_code == 200
+    assert len(response.context["cl"].result_list) == 2
+
+
+def test_service_network_filter_offers_every_network_to_administrators(client_for, mine, theirs):
+    response = client_for(UserFactory(admin=True)).get(reverse("admin:partners_service_changelist"))
+
+    cl = response.context["cl"]
+    choices = [c["display"] for spec in cl.filter_specs for c in spec.choices(cl)]
+    assert {"Réseau précarité", "Réseau santé"} <= set(choices)
+
+
+@pytest.mark.parametrize("value", ["abc", "99999999999999999999", "-1", "1.5", "", "1' OR 1=1", "١"])
+@pytest.mark.parametrize("who", ["admin", "coordinator"])
+def test_service_network_filter_ignores_malformed_values(client_for, coordinator, mine, value, who):
+    MembershipFactory(convention=mine)
+    user = UserFactory(admin=True) if who == "admin" else coordinator
+
+    response = client_for(user).get(reverse("admin:partners_service_changelist"), {"reseau": value})
+
+    assert response.status_code == 200
+
+
+BAD_FILTER_VALUES = ["abc", "99999999999999999999", "-1", "2026-13-45", "\x00", "é" * 300]
+
+
+@pytest.mark.parametrize(
+    ("changelist", "parameters"),
+    [
+        ("service", ["q", "fraicheur", "modifiable", "is_active__exact", "capacity_status__exact", "reseau"]),
+        ("organisation", ["q", "legal_kind__exact", "modifiable"]),
+        (
+            "convention",
+            ["validite", "status__exact", "network__id__exact", "valid_from__year", "valid_from__month"],
+        ),
+        ("conventionmembership", ["convention__network__id__exact", "role__exact"]),
+        ("domain", ["q", "is_active__exact", "parent__id__exact"]),
+        ("public", ["q", "is_active__exact", "is_national__exact"]),
+        ("commune", ["q", "department"]),
+        ("network", ["q"]),
+    ],
+)
+@pytest.mark.parametrize("who", ["admin", "coordinator"])
+def test_admin_filters_never_answer_500_to_malformed_values(
+    client_for, coordinator, mine, changelist, parameters, who
+):
+    user = UserFactory(admin=True) if who == "admin" else coordinator
+    client = client_for(user)
+    url = reverse(f"admin:partners_{changelist}_changelist")
+    for parameter in parameters:
+        for value in BAD_FILTER_VALUES:
+            response = client.get(url, {parameter: value})
+            assert response.status_code in (200, 302, 400, 403), (parameter, value, response.status_code)
+
+
+@pytest.mark.parametrize("term", ["\x00", "abc\x00def", "é" * 300])
+def test_member_picker_autocomplete_never_answers_500(client_for, coordinator, mine, term):
+    ServiceFactory(name="Épicerie solidaire")
+
+    response = client_for(coordinator).get(
+        reverse("admin:autocomplete"),
+        {
+            "app_label": "partners",
+            "model_name": "conventionmembership",
+            "field_name": "service",
+            "term": term,
+        },
+    )
+
+    assert response.status_code in (200, 400)
+
+
+def test_convention_change_page_query_count_does_not_grow_with_members(
+    client_for, coordinator, mine, django_assert_max_num_queries
+):
+    today = datetime.date.today()
+    client = client_for(coordinator)
+    url = reverse("admin:partners_convention_change", args=[mine.pk])
+    MembershipFactory(convention=mine)
+    MembershipFactory(convention=mine, joined_on=today - datetime.timedelta(days=90), left_on=today)
+    with django_assert_max_num_queries(60) as few:
+        assert client.get(url).status_code == 200
+    for _ in range(10):
+        MembershipFactory(convention=mine)
+        MembershipFactory(convention=mine, joined_on=today - datetime.timedelta(days=90), left_on=today)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(url)
+    assert len(response.context["inline_admin_formsets"][0].formset.forms) == 12  # 11 current + 1 empty row
+    assert len(response.context["inline_admin_formsets"][1].formset.forms) == 11
+
+
+def test_current_and_former_members_are_shown_apart(client_for, coordinator, mine):
+    today = datetime.date.today()
+    current = MembershipFactory(convention=mine, service__name="Épicerie solidaire")
+    leaving = MembershipFactory(convention=mine, joined_on=today - datetime.timedelta(days=9), left_on=today)
+    future = MembershipFactory(convention=mine, joined_on=today + datetime.timedelta(days=9))
+
+    response = client_for(coordinator).get(reverse("admin:partners_convention_change", args=[mine.pk]))
+
+    current_inline, former_inline = response.context["inline_admin_formsets"]
+    assert {f.instance for f in current_inline.formset.initial_forms} == {current, future}
+    assert [f.instance for f in former_inline.formset.initial_forms] == [leaving]
+    assert not former_inline.has_change_permission and not former_inline.has_add_permission
+    page = response.content.decode()
+    assert 'aria-label="Service — membre « Épicerie solidaire »"' in page
+    assert 'aria-label="Supprimer — membre « Épicerie solidaire »"' in page
+    # The picker shows the row's service, taken from the row rather than one query per row.
+    assert f'<option value="{current.service_id}" selected>{escape(str(current.service))}</option>' in page
