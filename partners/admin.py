@@ -2,8 +2,9 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.contrib.admin.widgets import AutocompleteSelect
+from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
+from django.db import models
 from django.db.models import Count, Q
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404
@@ -11,6 +12,7 @@ from django.utils import timezone
 from rules.contrib.admin import ObjectPermissionsModelAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
+from .fields import IdChoiceField, IdMultipleChoiceField, parse_id
 from .models import (
     AccessMode,
     Commune,
@@ -44,6 +46,46 @@ class RejectNulAdminMixin:
         if "\x00" in search_term:  # also the autocomplete of the convention's member picker
             raise BadRequest("Terme de recherche invalide.")
         return super().get_search_results(request, queryset, search_term)
+
+
+class SafeAutocompleteSelect(AutocompleteSelect):
+    """Re-rendering a form with a posted id that cannot exist asks the database nothing about it."""
+
+    def optgroups(self, name, value, attr=None):
+        return super().optgroups(name, [v for v in value if parse_id(v) is not None], attr)
+
+
+class SafeAutocompleteSelectMultiple(AutocompleteSelectMultiple):
+    def optgroups(self, name, value, attr=None):
+        return super().optgroups(name, [v for v in value if parse_id(v) is not None], attr)
+
+
+class SafeIdFieldsAdminMixin:
+    """Foreign keys and many-to-many fields check posted ids before the database: an id beyond 64
+    bits is a French "choix invalide" next to the field, not an OverflowError (SQLite) or a DataError."""
+
+    @staticmethod
+    def _integer_keyed(db_field):
+        return isinstance(db_field.related_model._meta.pk, models.AutoField)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if self._integer_keyed(db_field):
+            kwargs.setdefault("form_class", IdChoiceField)
+            if db_field.name in self.get_autocomplete_fields(request):
+                kwargs.setdefault(
+                    "widget", SafeAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
+                )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if self._integer_keyed(db_field):
+            kwargs.setdefault("form_class", IdMultipleChoiceField)
+            if db_field.name in self.get_autocomplete_fields(request):
+                kwargs.setdefault(
+                    "widget",
+                    SafeAutocompleteSelectMultiple(db_field, self.admin_site, using=kwargs.get("using")),
+                )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 class LargeTableAdminMixin:
@@ -100,7 +142,9 @@ class ScopedHistoryAdminMixin:
 # --- Reference lists --------------------------------------------------------------------------
 
 
-class ReferentialAdmin(RejectNulAdminMixin, ObjectPermissionsModelAdminMixin, admin.ModelAdmin):
+class ReferentialAdmin(
+    SafeIdFieldsAdminMixin, RejectNulAdminMixin, ObjectPermissionsModelAdminMixin, admin.ModelAdmin
+):
     list_display = ["label", "code", "is_national", "is_active"]
     list_filter = ["is_active", "is_national"]
     search_fields = ["label", "code"]
@@ -171,6 +215,7 @@ class EditableFilter(admin.SimpleListFilter):
 
 @admin.register(Organisation)
 class OrganisationAdmin(
+    SafeIdFieldsAdminMixin,
     RejectNulAdminMixin,
     LargeTableAdminMixin,
     ScopedHistoryAdminMixin,
@@ -224,6 +269,7 @@ class ServiceNetworkFilter(admin.SimpleListFilter):
 
 @admin.register(Service)
 class ServiceAdmin(
+    SafeIdFieldsAdminMixin,
     RejectNulAdminMixin,
     LargeTableAdminMixin,
     ScopedHistoryAdminMixin,
@@ -291,7 +337,7 @@ class NetworkScopedAdminMixin(ObjectPermissionsModelAdminMixin):
 
 
 @admin.register(Network)
-class NetworkAdmin(RejectNulAdminMixin, NetworkScopedAdminMixin, admin.ModelAdmin):
+class NetworkAdmin(SafeIdFieldsAdminMixin, RejectNulAdminMixin, NetworkScopedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "territory", "convention_count"]
     search_fields = ["name", "territory"]
     filter_horizontal = ["coordinators"]
@@ -332,7 +378,7 @@ class ValidityFilter(admin.SimpleListFilter):
         return queryset
 
 
-class PreloadedAutocompleteSelect(AutocompleteSelect):
+class PreloadedAutocompleteSelect(SafeAutocompleteSelect):
     """The member picker, rendering a row's current service from the row itself.
 
     Django's autocomplete widget loads its selected option with one query per row; the inline's rows
@@ -380,7 +426,9 @@ def current_memberships_filter():
     return Q(left_on__isnull=True) | Q(left_on__gt=today)
 
 
-class ConventionMembershipInline(ObjectPermissionsModelAdminMixin, admin.TabularInline):
+class ConventionMembershipInline(
+    SafeIdFieldsAdminMixin, ObjectPermissionsModelAdminMixin, admin.TabularInline
+):
     """Current (and future) members: editable."""
 
     model = ConventionMembership
@@ -439,7 +487,11 @@ class FormerMembershipInline(ObjectPermissionsModelAdminMixin, admin.TabularInli
 
 @admin.register(Convention)
 class ConventionAdmin(
-    RejectNulAdminMixin, ScopedHistoryAdminMixin, NetworkScopedAdminMixin, SimpleHistoryAdmin
+    SafeIdFieldsAdminMixin,
+    RejectNulAdminMixin,
+    ScopedHistoryAdminMixin,
+    NetworkScopedAdminMixin,
+    SimpleHistoryAdmin,
 ):
     list_display = ["title", "network", "status", "valid_from", "valid_until", "member_count"]
     list_filter = [("network", admin.RelatedOnlyFieldListFilter), "status", ValidityFilter]
@@ -502,7 +554,11 @@ class ConventionAdmin(
 
 @admin.register(ConventionMembership)
 class ConventionMembershipAdmin(
-    RejectNulAdminMixin, ScopedHistoryAdminMixin, NetworkScopedAdminMixin, SimpleHistoryAdmin
+    SafeIdFieldsAdminMixin,
+    RejectNulAdminMixin,
+    ScopedHistoryAdminMixin,
+    NetworkScopedAdminMixin,
+    SimpleHistoryAdmin,
 ):
     list_display = ["service", "convention", "role", "joined_on", "left_on"]
     list_filter = [("convention__network", admin.RelatedOnlyFieldListFilter), "role"]

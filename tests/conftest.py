@@ -1,6 +1,8 @@
 import random
 
 import pytest
+from django.conf import settings as django_settings
+from django.core.signals import setting_changed
 from django.db.models.query import QuerySet
 
 
@@ -29,12 +31,25 @@ class InvalidTemplateVariable(str):
         return key == "%s"
 
 
+_templates_strict = {"on": None}
+
+
 @pytest.fixture(autouse=True)
-def fail_on_unknown_template_variables(request, settings):
-    """Our templates must not reference unknown variables (admin pages, Django's own, are exempt)."""
-    if request.node.get_closest_marker("allow_unknown_template_variables"):
-        return
-    settings.TEMPLATES[0]["OPTIONS"]["string_if_invalid"] = InvalidTemplateVariable("%s")
+def fail_on_unknown_template_variables(request):
+    """Our templates must not reference unknown variables (admin pages, Django's own, are exempt).
+
+    The engines are rebuilt only when a test needs the other mode than the previous one: the option is
+    switched in place and announced, so no test inherits the other mode from a cached engine.
+    """
+    strict = not request.node.get_closest_marker("allow_unknown_template_variables")
+    if _templates_strict["on"] is not strict:
+        options = django_settings.TEMPLATES[0]["OPTIONS"]
+        if strict:
+            options["string_if_invalid"] = InvalidTemplateVariable("%s")
+        else:
+            options.pop("string_if_invalid", None)
+        setting_changed.send(sender=None, setting="TEMPLATES", value=django_settings.TEMPLATES, enter=True)
+        _templates_strict["on"] = strict
 
 
 @pytest.fixture(autouse=True)

@@ -253,6 +253,35 @@ MATRIX["referrals:case_reopen"] = Url(
         "worker_b": {"case of A": NOT_FOUND, "case of B": CONFLICT},
     },
 )
+# Answer pages opened by a personal link, without an account: the token decides, not the user.
+GONE = Expect("410", frozenset({410}), refused=True)
+EVERYONE = ANON + LOGGED_IN
+MADE_UP_TOKEN = "A" * 43
+LINKS = {
+    "link to referral A": lambda w: [w.link_token_a],
+    "expired link to referral B": lambda w: [w.expired_token_b],
+    "made-up token": lambda w: [MADE_UP_TOKEN],
+}
+BY_LINK = {"link to referral A": OK, "expired link to referral B": GONE, "made-up token": NOT_FOUND}
+MATRIX["referrals:answer_link"] = Url(objects=LINKS, get={EVERYONE: BY_LINK}, post={EVERYONE: NOT_ALLOWED})
+
+
+def with_action(args, action):
+    return lambda w: [*args(w), action]
+
+
+MATRIX["referrals:answer_link_action"] = Url(
+    objects={label: with_action(args, "etudier") for label, args in LINKS.items()},
+    get={EVERYONE: NOT_ALLOWED},
+    post={EVERYONE: {**BY_LINK, "link to referral A": REDIRECT}},
+    post_data=constant({"status": "sent"}),
+)
+MATRIX["referrals:answer_link_renew"] = Url(
+    objects=LINKS,
+    get={EVERYONE: NOT_ALLOWED},
+    # A fresh link e-mailed to the address of the link (valid or expired): a page that says so.
+    post={EVERYONE: {**BY_LINK, "link to referral A": OK, "expired link to referral B": OK}},
+)
 MATRIX["referrals:case_routing"] = Url(objects=CASES, get=CASE_READ, post=GET_ONLY_FOR_WORKERS)
 MATRIX["referrals:case_refer"] = Url(
     objects=CASES,

@@ -19,6 +19,8 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from partners.enums import MembershipRole
+from reseau.links.models import LinkPurpose
+from reseau.links.services import link_create
 from tests.factories import (
     AccessModeFactory,
     CaseFactory,
@@ -161,6 +163,18 @@ def build_world():
         to="sent",
     )
     w.referral_b = ReferralFactory(case=w.case_b, service=w.service_out, needs=[w.need], to="sent")
+    # Personal links e-mailed to the receiving services: a valid one for referral A, an expired one
+    # for referral B (the tokens themselves are only ever in e-mails: kept here to play the receiver).
+    _, w.link_token_a = link_create(
+        purpose=LinkPurpose.REFERRAL_ANSWER, service=w.service_r, referral=w.referral_a, email="r@exemple.fr"
+    )
+    expired, w.expired_token_b = link_create(
+        purpose=LinkPurpose.REFERRAL_ANSWER,
+        service=w.service_out,
+        referral=w.referral_b,
+        email="out@exemple.fr",
+        now=timezone.now() - datetime.timedelta(days=30),
+    )
 
     # A need no partner of A covers, and a service outside every convention that covers it: a
     # referral of case_rare to service_rare is "no_partner"; one of case_a to service_out is
@@ -216,6 +230,7 @@ def snapshot_models():
         "referrals.Case",
         "referrals.Referral",
         "referrals.ReferralEvent",
+        "links.AccessLink",
         "partners.Service",
         "partners.Organisation",
         "partners.Network",
