@@ -2548,14 +2548,10 @@ def _upsert_accounts(*, fake):
 
 
 def _counts(today):
-    try:
-        stale_before = today.replace(year=today.year - 1)
-    except ValueError:  # 29 February
-        stale_before = today.replace(year=today.year - 1, day=28)
     return {
         "organisations": Organisation.objects.count(),
         "services": Service.objects.count(),
-        "stale_services": Service.objects.filter(verified_on__lte=stale_before).count(),
+        "stale_services": Service.objects.stale(today).count(),
         "thematiques": Domain.objects.filter(parent__isnull=False, services__isnull=False).distinct().count(),
         "networks": Network.objects.count(),
         "conventions": Convention.objects.count(),

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from partners.demo import load_demo
@@ -18,7 +19,7 @@ class Command(BaseCommand):
         counts = result.counts
         summary = (
             f"{counts['organisations']} organisations, {counts['services']} services "
-            f"({counts['stale_services']} non vérifiés depuis 12 mois), {counts['thematiques']} thématiques, "
+            f"({counts['stale_services']} non vérifiés depuis {settings.STALE_AFTER_MONTHS} mois), {counts['thematiques']} thématiques, "
             f"{counts['networks']} réseaux, {counts['conventions']} conventions, "
             f"{counts['memberships']} adhésions."
         )
