@@ -213,8 +213,7 @@ class EditableFilter(admin.SimpleListFilter):
         return queryset
 
 
-@admin.register(Organisation)
-class OrganisationAdmin(
+class DirectoryAdmin(
     SafeIdFieldsAdminMixin,
     RejectNulAdminMixin,
     LargeTableAdminMixin,
@@ -222,6 +221,11 @@ class OrganisationAdmin(
     ObjectPermissionsModelAdminMixin,
     SimpleHistoryAdmin,
 ):
+    """Organisations and services: large tables, history, ids checked, scoped by ``editable_by``."""
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(DirectoryAdmin):
     list_display = ["name", "legal_kind", "siret", "website"]
     list_filter = ["legal_kind", EditableFilter]
     search_fields = ["name", "=siret", "=bce_number"]
@@ -268,14 +272,7 @@ class ServiceNetworkFilter(admin.SimpleListFilter):
 
 
 @admin.register(Service)
-class ServiceAdmin(
-    SafeIdFieldsAdminMixin,
-    RejectNulAdminMixin,
-    LargeTableAdminMixin,
-    ScopedHistoryAdminMixin,
-    ObjectPermissionsModelAdminMixin,
-    SimpleHistoryAdmin,
-):
+class ServiceAdmin(DirectoryAdmin):
     list_display = ["name", "organisation", "commune", "capacity_status", "verified_on", "is_active"]
     list_filter = [
         "capacity_status",
