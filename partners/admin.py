@@ -513,6 +513,7 @@ class ConventionAdmin(
             super()
             .get_queryset(request)
             .annotate(member_count=Count("memberships", filter=Q(memberships__left_on__isnull=True)))
+            .order_by("-valid_from", "title", "pk")  # an aggregate drops Meta.ordering: pages stay stable
         )
 
     def changelist_view(self, request, extra_context=None):
