@@ -1,11 +1,22 @@
+import datetime
 import re
 
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.factories import CaseFactory, CommuneFactory, DomainFactory, ServiceFactory, UserFactory
+from reseau.links.models import LinkPurpose
+from reseau.links.services import link_create
+from tests.factories import (
+    CaseFactory,
+    CommuneFactory,
+    DomainFactory,
+    ReferralFactory,
+    ServiceFactory,
+    UserFactory,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 LINK = re.compile(r"https?://\S+(/reponse/[A-Za-z0-9_-]+/)")
@@ -56,3 +67,34 @@ def test_a_service_without_an_account_refuses_from_the_e_mailed_link(
     expect(page.get_by_text("Plus de place disponible")).to_be_visible()
     sender.close()
     receiver.close()
+
+
+def test_expired_and_unknown_link_pages_are_accessible_on_a_phone(
+    browser, live_server, assert_accessible, assert_fits_width
+):
+    referral = ReferralFactory(to="sent")
+    _, token = link_create(
+        purpose=LinkPurpose.REFERRAL_ANSWER,
+        service=referral.service,
+        referral=referral,
+        email="accueil@exemple.fr",
+        now=timezone.now() - datetime.timedelta(days=8),
+    )
+    context = browser.new_context(base_url=live_server.url)
+    page = context.new_page()
+
+    page.goto(reverse("referrals:answer_link", args=[token]))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ce lien a expiré")
+    assert_accessible(page)
+    assert_fits_width(page)
+    page.get_by_role("button", name="M'envoyer un nouveau lien").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Nouveau lien envoyé")
+    expect(page.get_by_text("accueil@exemple.fr")).to_have_count(0)
+    assert_accessible(page)
+    assert_fits_width(page)
+
+    page.goto("/reponse/" + "A" * 43 + "/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ce lien n'est pas valide")
+    assert_accessible(page)
+    assert_fits_width(page)
+    context.close()
