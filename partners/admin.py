@@ -2,7 +2,9 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from rules.contrib.admin import ObjectPermissionsModelAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -173,7 +175,7 @@ class NetworkScopedAdminMixin(ObjectPermissionsModelAdminMixin):
 
 @admin.register(Network)
 class NetworkAdmin(NetworkScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "territory", "convention_count"]
+    list_display = ["name", "territory", "convention_count", "insight_link"]
     search_fields = ["name", "territory"]
     filter_horizontal = ["coordinators"]
 
@@ -182,7 +184,7 @@ class NetworkAdmin(NetworkScopedAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # Only administrators decide who coordinates a network.
-        return [] if request.user.is_superuser else ["coordinators"]
+        return ["insight_link"] if request.user.is_superuser else ["coordinators", "insight_link"]
 
     def has_add_permission(self, request):
         return request.user.is_superuser
@@ -193,6 +195,12 @@ class NetworkAdmin(NetworkScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="conventions", ordering="convention_count")
     def convention_count(self, obj):
         return obj.convention_count
+
+    @admin.display(description="analyse")
+    def insight_link(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        return format_html('<a href="{}">Analyse du réseau</a>', reverse("insight:index", args=[obj.pk]))
 
 
 class ValidityFilter(admin.SimpleListFilter):
