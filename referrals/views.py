@@ -15,6 +15,7 @@ from partners.partnerships import Partnerships
 
 from .enums import CaseStatus, Classification, ReferralStatus
 from .forms import REASON_CHOICES, CaseForm, CommentForm, RefusalForm
+from .insight import uncovered_needs_record
 from .models import Case, Referral, ReferralEvent
 from .routing_data import routing_for_case
 from .services import (
@@ -189,6 +190,7 @@ def case_routing(request, pk):
         )
     partnerships = Partnerships.for_request(request)
     result = routing_for_case(case, radius_km=radius, official_ids=partnerships.partner_ids)
+    uncovered_needs_record(case=case, need_ids=result.uncovered)  # insight: needs with no service
     proposals = [
         {
             "proposal": proposal,
