@@ -59,7 +59,13 @@ def stacked_bars(title, labels, series):
 
 def horizontal_bars(title, items, value_label):
     """``items``: [(label, value)], drawn top to bottom in the given order."""
-    chart = _chart(pygal.HorizontalBar, title, show_legend=False, height=max(240, 40 + 32 * len(items)))
+    chart = _chart(
+        pygal.HorizontalBar,
+        title,
+        show_legend=False,
+        height=max(240, 40 + 32 * len(items)),
+        truncate_label=60,
+    )
     items = list(reversed(items))  # pygal draws the first value at the bottom
     chart.x_labels = [label for label, _ in items]
     chart.add(value_label, [value for _, value in items])

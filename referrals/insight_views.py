@@ -79,6 +79,11 @@ class Table:
         return headers, rows
 
 
+def _service_label(service):
+    """Services of different organisations often share a name: the chart says whose."""
+    return f"{service.name} ({service.organisation.name})"
+
+
 def _month_label(month):
     return date_format(month, "F Y")
 
@@ -171,7 +176,7 @@ def _outside_services(network, filters, request):
     def chart():
         return insight_charts.horizontal_bars(
             "Orientations vers les services hors convention les plus sollicités",
-            [(row["service"].name, row["count"]) for row in rows[:10]],
+            [(_service_label(row["service"]), row["count"]) for row in rows[:10]],
             "Orientations",
         )
 
@@ -264,7 +269,7 @@ def _responsiveness(network, filters, request):
         answered = [row for row in figures["rows"] if row["median_days"] is not None]
         return insight_charts.horizontal_bars(
             "Délai médian de réponse des services membres (jours)",
-            [(row["service"].name, row["median_days"]) for row in answered[:15]],
+            [(_service_label(row["service"]), row["median_days"]) for row in answered[:15]],
             "Jours",
         )
 
@@ -495,5 +500,12 @@ def _csv_response(network, page, table):
     headers, rows = table.export_rows()
     writer = csv.writer(response)
     writer.writerow(headers)
-    writer.writerows(rows)
+    writer.writerows([[_spreadsheet_safe(value) for value in row] for row in rows])
     return response
+
+
+def _spreadsheet_safe(value):
+    """Names come from the directory: one starting like a formula is read as text by spreadsheets."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

@@ -146,6 +146,16 @@ def test_responsiveness_page_lists_dormant_members(network_data, client_for):
     rows = {row[0]["text"]: [c["text"] for c in row] for row in response.context["tables"][0]["rows"]}
     assert rows["Partenaire P1"] == ["Partenaire P1", 3, "3", "100,0 %", "33,3 %", 0, "Non"]
     assert rows["Partenaire P3"][-1] == "Oui"
+    dormant = response.content.decode().split('id="dormants"')[1]
+    assert 'Membres dormants <span class="count">(3)</span>' in response.content.decode()
+    assert "Partenaire P3" in dormant and "Partenaire P1" not in dormant
+
+
+def test_charts_name_each_service_with_its_organisation(network_data, client_for):
+    chart = client_for(network_data.coordinator).get(
+        reverse("insight:chart", args=[network_data.network.pk, "a-inviter"])
+    )
+    assert "Extérieur X1 (Organisation 3)" in chart.content.decode()
 
 
 def test_invalid_filters_show_an_error_and_the_default_period(network_data, client_for):
@@ -267,3 +277,11 @@ def test_network_admin_links_to_its_insight(network_data, client_for):
     assert f'<a href="{page_url(network_data)}">Analyse du réseau</a>' in changelist
     change = client.get(reverse("admin:partners_network_change", args=[network_data.network.pk]))
     assert f'<a href="{page_url(network_data)}">Analyse du réseau</a>' in change.content.decode()
+
+
+def test_csv_cells_that_look_like_formulas_are_read_as_text(network_data, client_for):
+    type(network_data.x1).objects.filter(pk=network_data.x1.pk).update(name='=HYPERLINK("http://x")')
+    rows = read_csv(
+        client_for(network_data.coordinator).get(page_url(network_data, "a-inviter", "?format=csv"))
+    )
+    assert rows[1][0] == '\'=HYPERLINK("http://x")'
