@@ -4,42 +4,8 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-# Insight reads live and archived referrals through two views (see referrals.models.InsightReferral).
-_ANSWER_DAYS = {
-    "sqlite": "CAST(julianday({t}.answered_at) - julianday({t}.sent_at) AS INTEGER)",
-    "postgresql": "CAST(EXTRACT(DAY FROM {t}.answered_at - {t}.sent_at) AS INTEGER)",
-}
-_REFERRAL_VIEW = """
-CREATE VIEW referrals_insight_referral AS
-SELECT r.id AS id, c.service_id AS sender_service_id, r.service_id AS target_service_id, r.status,
-       r.classification, r.off_convention_reason, r.refusal_reason, r.sent_at, r.answered_at,
-       {live_days} AS answer_days, c.commune_id AS commune_id, COALESCE(co.department, '') AS department
-FROM referrals_referral r
-JOIN referrals_case c ON c.id = r.case_id
-LEFT JOIN partners_commune co ON co.insee_code = c.commune_id
-WHERE r.sent_at IS NOT NULL
-UNION ALL
-SELECT a.id, a.sender_service_id, a.target_service_id, a.status, a.classification, a.off_convention_reason,
-       a.refusal_reason, a.sent_at, a.answered_at, {archived_days}, a.commune_id, a.department
-FROM referrals_archivedreferral a
-"""
-# Even ids for live rows, odd for archived ones: the view's key stays unique.
-_NEED_VIEW = """
-CREATE VIEW referrals_insight_referral_need AS
-SELECT 2 * n.id AS id, n.referral_id AS referral_id, n.domain_id AS domain_id FROM referrals_referral_needs n
-UNION ALL
-SELECT 2 * a.id + 1, a.archivedreferral_id, a.domain_id FROM referrals_archivedreferral_needs a
-"""
-
-
-def create_views(apps, schema_editor):
-    days = _ANSWER_DAYS[schema_editor.connection.vendor]
-    schema_editor.execute(
-        _REFERRAL_VIEW.format(live_days=days.format(t="r"), archived_days=days.format(t="a"))
-    )
-    schema_editor.execute(_NEED_VIEW)
-
-
+# The views InsightReferral and InsightReferralNeed read are created after every migrate, once all
+# migrations have run, and dropped before (referrals.insight_schema): they never block a migration.
 def drop_views(apps, schema_editor):
     schema_editor.execute("DROP VIEW IF EXISTS referrals_insight_referral_need")
     schema_editor.execute("DROP VIEW IF EXISTS referrals_insight_referral")
@@ -302,5 +268,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(create_views, drop_views),
+        migrations.RunPython(migrations.RunPython.noop, drop_views),
     ]
