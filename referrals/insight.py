@@ -15,7 +15,7 @@ import hmac
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import BooleanField, Case, Count, Exists, F, OuterRef, Q, Value, When
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth, TruncQuarter
 from django.utils import timezone
 
@@ -314,65 +314,78 @@ def network_members(network, today=None):
 
 
 def responsiveness(network, filters: Filters, today=None):
-    """Per member service: received, median days to answer, answered within 10 days, refusals, expiries."""
+    """Per member service: received, median days to answer, answered within 10 days, refusals and their
+    reasons, expiries; members that received nothing in 12 months are dormant.
+
+    One grouped query gives every figure (by service, answer days, status, refusal reason and whether
+    the answer came within 10 days); a second one finds the dormant members when the filters are not
+    the last 12 months as a whole.
+    """
+    default_filters = Filters(Period.last_months(12, today))
     members = network_members(network, today)
     member_rows = list(members.select_related("organisation").order_by("name", "pk"))
     received = network_referrals(network, filters).filter(target_service__in=members.values("pk"))
-    figures = {
-        row["target_service"]: row
-        for row in received.values("target_service")
-        .annotate(
-            n=Count("id"),
-            answered=Count("id", filter=Q(answered_at__isnull=False)),
-            answered_fast=Count("id", filter=_answered_within()),
-            refused=Count("id", filter=Q(status=ReferralStatus.REFUSED)),
-            expired=Count("id", filter=Q(status=ReferralStatus.EXPIRED)),
-        )
-        .order_by()
-    }
-    histograms = {}
-    for row in (
-        received.filter(answer_days__isnull=False)
-        .values("target_service", "answer_days")
+    fast = Case(When(_answered_within(), then=Value(True)), default=Value(False), output_field=BooleanField())
+    grouped = (
+        received.annotate(fast=fast)
+        .values("target_service", "answer_days", "status", "refusal_reason", "fast")
         .annotate(n=Count("id"))
-        .order_by()
-    ):
-        histograms.setdefault(row["target_service"], {})[row["answer_days"]] = row["n"]
-    labels = dict(RefusalReason.choices)
-    refusal_reasons = [
-        {"reason": labels.get(row["refusal_reason"], row["refusal_reason"]), "count": row["n"]}
-        for row in received.filter(status=ReferralStatus.REFUSED)
-        .values("refusal_reason")
-        .annotate(n=Count("id"))
-        .order_by("-n", "refusal_reason")
-    ]
-    # Dormant: received none of the network's referrals in the last 12 months, whatever the filters.
-    active_ids = set(
-        network_referrals(network, Filters(Period.last_months(12, today)))
-        .filter(target_service__in=members.values("pk"))
-        .values_list("target_service", flat=True)
-        .distinct()
         .order_by()
     )
+    figures, all_reasons = {}, {}
+    for row in grouped:
+        figure = figures.setdefault(
+            row["target_service"],
+            {"n": 0, "answered": 0, "fast": 0, "refused": 0, "expired": 0, "days": {}, "reasons": {}},
+        )
+        count = row["n"]
+        figure["n"] += count
+        if row["answer_days"] is not None:
+            figure["answered"] += count
+            figure["days"][row["answer_days"]] = figure["days"].get(row["answer_days"], 0) + count
+        if row["fast"]:
+            figure["fast"] += count
+        if row["status"] == ReferralStatus.EXPIRED:
+            figure["expired"] += count
+        if row["status"] == ReferralStatus.REFUSED:
+            figure["refused"] += count
+            reason = row["refusal_reason"]
+            figure["reasons"][reason] = figure["reasons"].get(reason, 0) + count
+            all_reasons[reason] = all_reasons.get(reason, 0) + count
+    if filters == default_filters:
+        active_ids = set(figures)
+    else:  # dormant: nothing received in the last 12 months, whatever the filters
+        active_ids = set(
+            network_referrals(network, default_filters)
+            .filter(target_service__in=members.values("pk"))
+            .values_list("target_service", flat=True)
+            .distinct()
+            .order_by()
+        )
+    labels = dict(RefusalReason.choices)
+
+    def ranked(reasons):
+        return sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+
     rows = []
     for service in member_rows:
-        row = figures.get(service.pk, {})
-        count = row.get("n", 0)
+        figure = figures.get(service.pk, {"n": 0, "answered": 0, "fast": 0, "refused": 0, "expired": 0})
         rows.append(
             {
                 "service": service,
-                "count": count,
-                "median_days": median_from_histogram(histograms.get(service.pk, {})),
-                "answered_fast_rate": rate(row.get("answered_fast", 0), count),
-                "refusal_rate": rate(row.get("refused", 0), row.get("answered", 0)),
-                "expired": row.get("expired", 0),
+                "count": figure["n"],
+                "median_days": median_from_histogram(figure.get("days", {})),
+                "answered_fast_rate": rate(figure["fast"], figure["n"]),
+                "refusal_rate": rate(figure["refused"], figure["answered"]),
+                "refusal_reasons": [labels.get(r, r) for r, _ in ranked(figure.get("reasons", {}))],
+                "expired": figure["expired"],
                 "dormant": service.pk not in active_ids,
             }
         )
     return {
         "rows": rows,
         "dormant": [row["service"] for row in rows if row["dormant"]],
-        "refusal_reasons": refusal_reasons,
+        "refusal_reasons": [{"reason": labels.get(r, r), "count": n} for r, n in ranked(all_reasons)],
     }
 
 

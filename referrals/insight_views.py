@@ -240,6 +240,7 @@ def _responsiveness(network, filters, request):
             "Délai médian de réponse (jours)",
             "Répondu sous 10 jours",
             "Taux de refus",
+            "Motifs de refus",
             "Expirées sans réponse",
             "Dormant (rien reçu en 12 mois)",
         ],
@@ -250,6 +251,7 @@ def _responsiveness(network, filters, request):
                 cell(_number(row["median_days"])),
                 cell(_percent(row["answered_fast_rate"])),
                 cell(_percent(row["refusal_rate"])),
+                cell(", ".join(row["refusal_reasons"]) or "—"),
                 cell("", count=row["expired"]),
                 cell("Oui" if row["dormant"] else "Non"),
             ]

@@ -103,6 +103,8 @@ def test_responsiveness_of_members(network_data):
     # S1 and S3 send but receive nothing; P3 receives nothing.
     assert {s.name for s in page["dormant"]} == {"Partenaire P3", "CCAS S1", "Nouveau S3"}
     assert page["refusal_reasons"] == [{"reason": "Plus de place disponible", "count": 1}]
+    assert p1["refusal_reasons"] == ["Plus de place disponible"]
+    assert p2["refusal_reasons"] == []
 
 
 def test_concentration_per_quarter(network_data):

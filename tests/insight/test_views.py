@@ -144,7 +144,16 @@ def test_gaps_page_masks_small_cells_and_opens_communes(network_data, client_for
 def test_responsiveness_page_lists_dormant_members(network_data, client_for):
     response = client_for(network_data.coordinator).get(page_url(network_data, "reactivite"))
     rows = {row[0]["text"]: [c["text"] for c in row] for row in response.context["tables"][0]["rows"]}
-    assert rows["Partenaire P1"] == ["Partenaire P1", 3, "3", "100,0 %", "33,3 %", 0, "Non"]
+    assert rows["Partenaire P1"] == [
+        "Partenaire P1",
+        3,
+        "3",
+        "100,0 %",
+        "33,3 %",
+        "Plus de place disponible",
+        0,
+        "Non",
+    ]
     assert rows["Partenaire P3"][-1] == "Oui"
     dormant = response.content.decode().split('id="dormants"')[1]
     assert 'Membres dormants <span class="count">(3)</span>' in response.content.decode()
@@ -226,7 +235,7 @@ EXPECTED_QUERIES = {
     "hors-convention": 6,  # per month and classification, reasons
     "a-inviter": 8,  # per service, their services, their needs, conventions in force
     "manques": 6,  # no-partner referrals, uncovered needs
-    "reactivite": 9,  # members, per member, answer-days histogram, refusal reasons, active in 12 months
+    "reactivite": 6,  # members, then one query per member, answer days, status, reason (and < 10 days)
     "concentration": 5,  # per quarter and organisation
     "fraicheur": 6,  # stale services, old capacities, ending conventions
 }
@@ -285,3 +294,13 @@ def test_csv_cells_that_look_like_formulas_are_read_as_text(network_data, client
         client_for(network_data.coordinator).get(page_url(network_data, "a-inviter", "?format=csv"))
     )
     assert rows[1][0] == '\'=HYPERLINK("http://x")'
+
+
+def test_responsiveness_with_filters_still_finds_the_dormant_members_of_12_months(network_data, client_for):
+    response = client_for(network_data.coordinator).get(
+        page_url(network_data, "reactivite", "?departement=29")
+    )
+    rows = {row[0]["text"]: [c["text"] for c in row] for row in response.context["tables"][0]["rows"]}
+    # Nothing received in département 29, but P1 and P2 received referrals in the last 12 months.
+    assert rows["Partenaire P1"][1] == 0 and rows["Partenaire P1"][-1] == "Non"
+    assert rows["Partenaire P3"][-1] == "Oui"
