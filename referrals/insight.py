@@ -122,6 +122,10 @@ def _answered_within(days=ANSWER_DAYS_TARGET):
     return Q(answered_at__isnull=False, answered_at__lte=F("sent_at") + datetime.timedelta(days=days))
 
 
+def _answered_fast_flag():
+    return Case(When(_answered_within(), then=Value(True)), default=Value(False), output_field=BooleanField())
+
+
 def rate(part, whole):
     return part / whole if whole else None
 
@@ -159,38 +163,52 @@ def concentration(counts):
 
 
 def headline(network, today=None):
-    """The index: the last 12 months' referrals, off-convention rate, answered within 10 days, HHI."""
+    """The index: the last 12 months' referrals, off-convention rate, answered within 10 days, HHI.
+
+    One grouped query (by receiving organisation, classification, answered within 10 days).
+    """
     filters = Filters(Period.last_months(12, today))
-    referrals = network_referrals(network, filters)
-    totals = referrals.aggregate(
-        total=Count("id"),
-        off=Count("id", filter=Q(classification=Classification.OFF_CONVENTION)),
-        answered_fast=Count("id", filter=_answered_within()),
+    grouped = (
+        network_referrals(network, filters)
+        .annotate(fast=_answered_fast_flag())
+        .values("target_service__organisation", "classification", "fast")
+        .annotate(n=Count("id"))
+        .order_by()
     )
-    by_organisation = referrals.values("target_service__organisation").annotate(n=Count("id")).order_by()
-    hhi = concentration([row["n"] for row in by_organisation])["hhi"]
+    total = off = fast = 0
+    by_organisation = {}
+    for row in grouped:
+        total += row["n"]
+        off += row["n"] if row["classification"] == Classification.OFF_CONVENTION else 0
+        fast += row["n"] if row["fast"] else 0
+        organisation = row["target_service__organisation"]
+        by_organisation[organisation] = by_organisation.get(organisation, 0) + row["n"]
     return {
         "period": filters.period,
-        "total": totals["total"],
-        "off_rate": rate(totals["off"], totals["total"]),
-        "answered_fast_rate": rate(totals["answered_fast"], totals["total"]),
-        "hhi": hhi,
+        "total": total,
+        "off_rate": rate(off, total),
+        "answered_fast_rate": rate(fast, total),
+        "hhi": concentration(list(by_organisation.values()))["hhi"],
     }
 
 
 def off_convention(network, filters: Filters):
-    """Per month: referrals by classification; and the off-convention reasons, ranked."""
-    referrals = network_referrals(network, filters)
+    """Per month: referrals by classification; and the off-convention reasons, ranked (one query)."""
     grouped = (
-        referrals.annotate(month=TruncMonth("sent_at"))
-        .values("month", "classification")
+        network_referrals(network, filters)
+        .annotate(month=TruncMonth("sent_at"))
+        .values("month", "classification", "off_convention_reason")
         .annotate(n=Count("id"))
         .order_by()
     )
-    counts = {}
+    counts, reasons = {}, {}
     for row in grouped:
         month = row["month"].date() if isinstance(row["month"], datetime.datetime) else row["month"]
-        counts[(month, row["classification"])] = row["n"]
+        key = (month, row["classification"])
+        counts[key] = counts.get(key, 0) + row["n"]
+        if row["classification"] == Classification.OFF_CONVENTION:
+            reason = row["off_convention_reason"]
+            reasons[reason] = reasons.get(reason, 0) + row["n"]
     months = []
     for month in filters.period.months():
         values = {c: counts.get((month, c), 0) for c in Classification.values}
@@ -204,14 +222,12 @@ def off_convention(network, filters: Filters):
             }
         )
     labels = dict(OffConventionReason.choices)
-    reasons = [
-        {"reason": labels.get(row["off_convention_reason"], row["off_convention_reason"]), "count": row["n"]}
-        for row in referrals.filter(classification=Classification.OFF_CONVENTION)
-        .values("off_convention_reason")
-        .annotate(n=Count("id"))
-        .order_by("-n", "off_convention_reason")
-    ]
-    return {"classifications": Classification.choices, "months": months, "reasons": reasons}
+    ranked = sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+    return {
+        "classifications": Classification.choices,
+        "months": months,
+        "reasons": [{"reason": labels.get(reason, reason), "count": count} for reason, count in ranked],
+    }
 
 
 def outside_services(network, filters: Filters, limit=TOP_OUTSIDE_SERVICES):
@@ -325,9 +341,8 @@ def responsiveness(network, filters: Filters, today=None):
     members = network_members(network, today)
     member_rows = list(members.select_related("organisation").order_by("name", "pk"))
     received = network_referrals(network, filters).filter(target_service__in=members.values("pk"))
-    fast = Case(When(_answered_within(), then=Value(True)), default=Value(False), output_field=BooleanField())
     grouped = (
-        received.annotate(fast=fast)
+        received.annotate(fast=_answered_fast_flag())
         .values("target_service", "answer_days", "status", "refusal_reason", "fast")
         .annotate(n=Count("id"))
         .order_by()

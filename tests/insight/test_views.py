@@ -231,8 +231,8 @@ def test_add_to_a_convention_opens_the_prefilled_membership_form(network_data, c
 # Queries per page — whatever the number of referrals: session, user, network, the catégories of the
 # filter form (filtered pages), then the page's own aggregate queries.
 EXPECTED_QUERIES = {
-    None: 5,  # totals, per organisation (HHI)
-    "hors-convention": 6,  # per month and classification, reasons
+    None: 4,  # per organisation, classification and answered within 10 days
+    "hors-convention": 5,  # per month, classification and reason
     "a-inviter": 8,  # per service, their services, their needs, conventions in force
     "manques": 6,  # no-partner referrals, uncovered needs
     "reactivite": 6,  # members, then one query per member, answer days, status, reason (and < 10 days)
