@@ -8,7 +8,9 @@ from django.db import models
 from django.db.models import Count, Q
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from rules.contrib.admin import ObjectPermissionsModelAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -335,7 +337,7 @@ class NetworkScopedAdminMixin(ObjectPermissionsModelAdminMixin):
 
 @admin.register(Network)
 class NetworkAdmin(SafeIdFieldsAdminMixin, RejectNulAdminMixin, NetworkScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "territory", "convention_count"]
+    list_display = ["name", "territory", "convention_count", "insight_link"]
     search_fields = ["name", "territory"]
     filter_horizontal = ["coordinators"]
 
@@ -344,7 +346,7 @@ class NetworkAdmin(SafeIdFieldsAdminMixin, RejectNulAdminMixin, NetworkScopedAdm
 
     def get_readonly_fields(self, request, obj=None):
         # Only administrators decide who coordinates a network.
-        return [] if request.user.is_superuser else ["coordinators"]
+        return ["insight_link"] if request.user.is_superuser else ["coordinators", "insight_link"]
 
     def has_add_permission(self, request):
         return request.user.is_superuser
@@ -355,6 +357,12 @@ class NetworkAdmin(SafeIdFieldsAdminMixin, RejectNulAdminMixin, NetworkScopedAdm
     @admin.display(description="conventions", ordering="convention_count")
     def convention_count(self, obj):
         return obj.convention_count
+
+    @admin.display(description="analyse")
+    def insight_link(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        return format_html('<a href="{}">Analyse du réseau</a>', reverse("insight:index", args=[obj.pk]))
 
 
 class ValidityFilter(admin.SimpleListFilter):

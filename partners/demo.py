@@ -2582,6 +2582,13 @@ def load_demo(*, seed=2026, today=None) -> DemoResult:
             builder.save()  # bulk writes: no signals, so the search index is fed once below
             search_index.index_services(service.pk for service, _, _ in builder.services)
             _create_networks(builder, today=today, refs=refs)
+            # Insight: twelve months of referrals sent by the members of the two networks in force.
+            from referrals.demo_history import generate_referral_history
+
+            for offset, name in enumerate((PRECARITY_NETWORK, MENTAL_HEALTH_NETWORK)):
+                history_rng = random.Random(seed + 10 + offset)
+                network = Network.objects.get(name=name)
+                generate_referral_history(rng=history_rng, network=network, today=today)
         accounts_fake = Faker("fr_FR")
         accounts_fake.seed_instance(seed + 1)
         accounts = _upsert_accounts(fake=accounts_fake)

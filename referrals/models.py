@@ -518,3 +518,117 @@ class ReferralStatistic(models.Model):
 
     def __str__(self):
         return f"{self.month:%Y-%m} {self.classification} {self.final_status}: {self.count}"
+
+
+# --- Insight (coordinators' figures) --------------------------------------------------------------
+# Insight reads every referral through InsightReferral, a database view over the live referrals and
+# the archived ones (ArchivedReferral, written by purge_cases): a page computed before and after a
+# purge gives the same figures. The views are created after every migrate (referrals.insight_schema).
+
+
+class ArchivedReferral(models.Model):
+    """A purged referral, kept for insight only: no case, no person, no free text, no sender user."""
+
+    id = models.BigIntegerField("identifiant de l'orientation", primary_key=True)  # the referral's own id
+    sender_service = models.ForeignKey(
+        Service, verbose_name="service orienteur", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    target_service = models.ForeignKey(
+        Service, verbose_name="service destinataire", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    needs = models.ManyToManyField(Domain, verbose_name="besoins", related_name="+")
+    status = models.CharField("statut", max_length=20, choices=ReferralStatus)
+    classification = models.CharField("classement", max_length=20, choices=Classification)
+    off_convention_reason = models.CharField(
+        "motif hors convention", max_length=30, choices=OffConventionReason, blank=True
+    )
+    refusal_reason = models.CharField("motif du refus", max_length=20, choices=RefusalReason, blank=True)
+    sent_at = models.DateTimeField("envoyée le")
+    answered_at = models.DateTimeField("réponse le", null=True, blank=True)
+    commune = models.ForeignKey(
+        "partners.Commune", verbose_name="commune", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    department = models.CharField("département", max_length=3, blank=True)
+
+    class Meta:
+        verbose_name = "orientation archivée"
+        verbose_name_plural = "orientations archivées"
+        indexes = [models.Index(fields=["sender_service", "sent_at"], name="archived_referral_sender_idx")]
+
+    def __str__(self):
+        return f"{self.pk} ({self.get_classification_display()})"
+
+
+class InsightReferral(models.Model):
+    """Read-only: every sent referral, live or archived, as insight counts it (a database view)."""
+
+    id = models.BigIntegerField(primary_key=True)
+    sender_service = models.ForeignKey(
+        Service, on_delete=models.DO_NOTHING, db_constraint=False, null=True, related_name="+"
+    )
+    target_service = models.ForeignKey(
+        Service, on_delete=models.DO_NOTHING, db_constraint=False, null=True, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=ReferralStatus)
+    classification = models.CharField(max_length=20, choices=Classification)
+    off_convention_reason = models.CharField(max_length=30, choices=OffConventionReason)
+    refusal_reason = models.CharField(max_length=20, choices=RefusalReason)
+    sent_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True)
+    answer_days = models.IntegerField(null=True)  # whole days from sending to the answer
+    commune = models.ForeignKey(
+        "partners.Commune", on_delete=models.DO_NOTHING, db_constraint=False, null=True, related_name="+"
+    )
+    department = models.CharField(max_length=3)
+
+    class Meta:
+        managed = False
+        db_table = "referrals_insight_referral"
+
+    def __str__(self):
+        return str(self.pk)
+
+
+class InsightReferralNeed(models.Model):
+    """Read-only: the needs of every sent referral, live or archived (a database view)."""
+
+    id = models.BigIntegerField(primary_key=True)
+    referral = models.ForeignKey(
+        InsightReferral, on_delete=models.DO_NOTHING, db_constraint=False, related_name="needs"
+    )
+    domain = models.ForeignKey(Domain, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+
+    class Meta:
+        managed = False
+        db_table = "referrals_insight_referral_need"
+
+    def __str__(self):
+        return f"{self.referral_id}: {self.domain_id}"
+
+
+class UncoveredNeed(models.Model):
+    """A need routing found no service for, recorded when proposals are computed: once per case and day.
+
+    Nothing identifies the person: the case is only a keyed digest used to count it once a day.
+    """
+
+    day = models.DateField("jour")
+    need = models.ForeignKey(Domain, verbose_name="besoin", on_delete=models.CASCADE, related_name="+")
+    commune = models.ForeignKey(
+        "partners.Commune", verbose_name="commune", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    sender_service = models.ForeignKey(
+        Service, verbose_name="service orienteur", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    case_digest = models.CharField("empreinte de la situation", max_length=32, editable=False)
+
+    class Meta:
+        verbose_name = "besoin sans service"
+        verbose_name_plural = "besoins sans service"
+        indexes = [models.Index(fields=["sender_service", "day"], name="uncovered_need_sender_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["case_digest", "need", "day"], name="uncovered_need_once_per_day")
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.need_id}"

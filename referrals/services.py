@@ -14,6 +14,7 @@ from partners.models import Convention, Domain, Service
 from partners.partnerships import Partnerships
 
 from .enums import CaseStatus, Classification, OffConventionReason
+from .insight import referrals_archive
 from .models import AWAITING_ANSWER_STATUSES, COMMENT_MAX_LENGTH, Case, Referral, ReferralStatistic
 from .notifications import notify_receiver, notify_sender
 
@@ -233,7 +234,9 @@ def cases_purge(*, now=None, dry_run=False, batch_size=200):
     for start in range(0, len(ids), batch_size):
         batch = ids[start : start + batch_size]
         with transaction.atomic():
-            totals["referrals"] += _aggregate_referrals(Referral.objects.filter(case_id__in=batch))
+            referrals = Referral.objects.filter(case_id__in=batch)
+            referrals_archive(referrals)  # insight's figures survive the purge
+            totals["referrals"] += _aggregate_referrals(referrals)
             deleted = Case.objects.filter(pk__in=batch, status=CaseStatus.CLOSED)
             totals["cases"] += deleted.count()
             deleted.delete()

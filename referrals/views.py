@@ -16,6 +16,7 @@ from partners.partnerships import Partnerships
 
 from .enums import CaseStatus, Classification, ReferralStatus
 from .forms import RADIUS_MESSAGE, REASON_CHOICES, CaseForm, CommentForm, ReferralMessageForm, RefusalForm
+from .insight import uncovered_needs_record
 from .models import (
     CASE_CLOSED_MESSAGE,
     DUPLICATE_REFERENCE_MESSAGE,
@@ -241,6 +242,7 @@ def case_routing(request, pk):
         )
     partnerships = Partnerships.for_request(request)
     result = routing_for_case(case, radius_km=radius, official_ids=partnerships.partner_ids)
+    uncovered_needs_record(case=case, need_ids=result.uncovered)  # insight: needs with no service
     proposals = [
         {
             "proposal": proposal,

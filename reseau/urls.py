@@ -21,6 +21,7 @@ urlpatterns = [
     path("deconnexion/", LogoutView.as_view(), name="logout"),
     path("", include("partners.urls")),
     path("", include("referrals.urls")),
+    path("", include("referrals.insight_urls")),
     path("", include("reseau.accounts.urls")),
     path("admin/", admin.site.urls),
 ]

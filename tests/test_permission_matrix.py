@@ -612,6 +612,28 @@ MATRIX.update(
 
 # Networks, conventions, memberships: each coordinator only their own networks'.
 NETWORKS = {"network X": pk("network_x"), "network Y": pk("network_y")}
+
+# Insight: a network's coordinators and administrators read it; anybody else gets a 404 (issue 11).
+INSIGHT_READ = {
+    ANON: LOGIN,
+    WORKERS: NOT_FOUND,
+    CX: {"network X": OK, "network Y": NOT_FOUND},
+    CY: {"network X": NOT_FOUND, "network Y": OK},
+    ADMIN: OK,
+}
+
+
+def insight_page(slug):
+    return {label: with_action(args, slug) for label, args in NETWORKS.items()}
+
+
+MATRIX["insight:index"] = Url(objects=NETWORKS, get=INSIGHT_READ, post=GET_ONLY_FOR_WORKERS)
+MATRIX["insight:page"] = Url(
+    objects=insight_page("hors-convention"), get=INSIGHT_READ, post=GET_ONLY_FOR_WORKERS
+)
+MATRIX["insight:chart"] = Url(
+    objects=insight_page("concentration"), get=INSIGHT_READ, post=GET_ONLY_FOR_WORKERS
+)
 OWN_NETWORK = {CX: {"network X": OK, "network Y": REFUSED}, CY: {"network X": REFUSED, "network Y": OK}}
 MATRIX.update(
     admin_model(
