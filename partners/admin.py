@@ -20,6 +20,7 @@ from .models import (
     ConventionMembership,
     Domain,
     ErrorReport,
+    ErrorReportStatus,
     Fee,
     Language,
     Network,
@@ -580,6 +581,35 @@ class ConventionMembershipAdmin(
 # --- Error reports (issue 10) ------------------------------------------------------------------
 
 
+class ErrorReportStatusFilter(admin.SimpleListFilter):
+    """Open reports by default: what is left to do."""
+
+    title = "statut"
+    parameter_name = "statut"
+    OPEN, CLOSED, ALL = "ouverts", "clos", "tous"
+
+    def lookups(self, request, model_admin):
+        return [(self.OPEN, "Ouverts"), (self.CLOSED, "Clos"), (self.ALL, "Tous")]
+
+    def _current(self):
+        return self.value() if self.value() in {self.OPEN, self.CLOSED, self.ALL} else self.OPEN
+
+    def choices(self, changelist):
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": self._current() == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        if self._current() == self.OPEN:
+            return queryset.open()
+        if self._current() == self.CLOSED:
+            return queryset.filter(status=ErrorReportStatus.CLOSED)
+        return queryset
+
+
 @admin.register(ErrorReport)
 class ErrorReportAdmin(RejectNulAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     """Reports come from the service pages; administrators and the coordinators of the service's
@@ -587,7 +617,7 @@ class ErrorReportAdmin(RejectNulAdminMixin, LargeTableAdminMixin, admin.ModelAdm
     direct URL is a 403; only administrators delete."""
 
     list_display = ["service", "category", "created_at", "status", "reporter"]
-    list_filter = ["status", "category"]
+    list_filter = [ErrorReportStatusFilter, "category"]
     list_select_related = ["service__organisation", "reporter"]
     search_fields = ["service__name", "service__organisation__name", "text"]
     fields = ["service", "category", "text", "reporter", "created_at", "status", "closed_by", "closed_at"]

@@ -63,13 +63,6 @@ class ListingForm(forms.Form):
         """Bound to ``data``, or showing the service's current listing."""
         return cls(data, initial={name: getattr(service, name) for name in cls.FIELDS})
 
-    def clean(self):
-        cleaned = super().clean()
-        for name in ("phone", "email", "website", "opening_hours", "description"):
-            if isinstance(cleaned.get(name), str):
-                cleaned[name] = cleaned[name].strip()
-        return cleaned
-
 
 class ErrorReportForm(forms.Form):
     category = forms.ChoiceField(

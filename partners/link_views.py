@@ -53,7 +53,13 @@ def listing_link(request, token):
     return render(
         request,
         "partners/listing_link.html",
-        {"service": service, "form": form, "token": token, "is_stale": service.is_stale()},
+        {
+            "service": service,
+            "form": form,
+            "token": token,
+            "is_stale": service.is_stale(),
+            "open_reports": service.error_reports.open_for_service(),
+        },
         status=400 if form.is_bound else 200,
     )
 

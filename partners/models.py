@@ -729,6 +729,10 @@ class ErrorReportQuerySet(models.QuerySet):
     def open(self):
         return self.filter(status=ErrorReportStatus.OPEN)
 
+    def open_for_service(self, limit=20):
+        """The open reports a service sees above its listing form, newest first (a list, one query)."""
+        return list(self.open().order_by("-created_at", "-pk")[:limit])
+
     def visible_to(self, user):
         """Administrators: all. Coordinators: reports on the services of their networks (today). Others: none."""
         if user.is_superuser:

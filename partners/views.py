@@ -197,7 +197,12 @@ def listing_edit(request):
     return render(
         request,
         "partners/listing_edit.html",
-        {"service": service, "form": form, "is_stale": service.is_stale()},
+        {
+            "service": service,
+            "form": form,
+            "is_stale": service.is_stale(),
+            "open_reports": service.error_reports.open_for_service(),
+        },
         status=400 if form.is_bound else 200,
     )
 

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from partners.models import ErrorReport, Service
 from reseau.links.models import LinkPurpose
 from reseau.links.services import link_create
-from tests.factories import ServiceFactory, UserFactory
+from tests.factories import ErrorReportFactory, ServiceFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 LINK = re.compile(r"https?://\S+(/fiche/[A-Za-z0-9_-]+/)")
@@ -62,6 +62,7 @@ def test_a_service_without_an_account_updates_its_listing_from_the_e_mailed_link
 ):
     service = ServiceFactory(name="Épicerie sans compte", email="epicerie@exemple.fr", verified_on=None)
     worker = UserFactory(worker=True)
+    ErrorReportFactory(service=service, category="opening_hours", text="Fermé le lundi matin.")
     mail.outbox.clear()
 
     asking = browser.new_context(base_url=live_server.url)
@@ -79,6 +80,7 @@ def test_a_service_without_an_account_updates_its_listing_from_the_e_mailed_link
     listing = receiver.new_page()
     listing.goto(path)
     expect(listing.get_by_role("heading", level=1)).to_contain_text("Épicerie sans compte")
+    expect(listing.get_by_text("Fermé le lundi matin.")).to_be_visible()
     check_page(listing, assert_accessible, assert_fits_width)
     listing.get_by_label("Horaires d'ouverture").fill("Mardi et jeudi, 14 h – 18 h")
     listing.get_by_role("button", name="Enregistrer la fiche").click()

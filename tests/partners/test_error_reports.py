@@ -233,3 +233,21 @@ def test_the_database_refuses_a_closed_report_without_a_date(networks):
         ErrorReportFactory(service=networks["service"], status="closed", closed_at=None)
     with pytest.raises(IntegrityError), transaction.atomic():
         ErrorReportFactory(service=networks["service"], category="pirate")
+
+
+def test_the_admin_lists_open_reports_by_default(networks, client_for):
+    ErrorReportFactory(service=networks["service"], text="Signalement ouvert")
+    ErrorReportFactory(service=networks["service"], text="Signalement clos", closed=True)
+    client = client_for(networks["coordinators"]["X"])
+    url = reverse("admin:partners_errorreport_changelist")
+
+    default = client.get(url)
+    closed = client.get(url + "?statut=clos")
+    everything = client.get(url + "?statut=tous")
+    junk = client.get(url + "?statut=n%27importe")
+
+    assert default.context["cl"].result_count == 1
+    assert [r.text for r in default.context["cl"].result_list] == ["Signalement ouvert"]
+    assert [r.text for r in closed.context["cl"].result_list] == ["Signalement clos"]
+    assert everything.context["cl"].result_count == 2
+    assert junk.status_code in (200, 302)

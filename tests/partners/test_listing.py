@@ -446,8 +446,9 @@ def test_listing_pages_query_counts_stay_flat(service, client_for):
     many = {name: count(load) for name, load in pages.items()}
 
     assert few == many
-    assert few["staff page"] <= 5  # session, user, service with organisation
-    assert few["link page"] <= 6  # rate counter (savepoint, update, read), the link with its service, touch
+    assert few["staff page"] <= 6  # session, user, service with organisation, open reports
+    # Rate counter (savepoint, update, read, release), the link with its service, touch, open reports.
+    assert few["link page"] <= 7
     assert few["report page"] <= 5
 
 
@@ -459,6 +460,29 @@ def test_service_page_query_count_is_unchanged_by_the_new_actions(
 
     with django_assert_max_num_queries(12):
         assert client.get(reverse("partners:service_detail", args=[service.pk])).status_code == 200
+
+
+def test_the_listing_pages_show_the_open_errors_reported_on_this_service(service, client_for):
+    ErrorReportFactory(service=service, category="opening_hours", text="Fermé le mardi.")
+    ErrorReportFactory(service=service, text="Déjà corrigé.", closed=True)
+    ErrorReportFactory(service=ServiceFactory(), text="Sur un autre service.")
+    token = link_to(service)
+
+    for page in (
+        client_for(UserFactory(service=service)).get(reverse("partners:listing_edit")),
+        Client().get(reverse("partners:listing_link", args=[token])),
+    ):
+        body = page.content.decode()
+        assert "Erreurs signalées sur cette fiche" in body
+        assert "Fermé le mardi." in body
+        assert "Déjà corrigé." not in body
+        assert "Sur un autre service." not in body
+
+
+def test_no_open_report_no_notice(service, client_for):
+    page = client_for(UserFactory(service=service)).get(reverse("partners:listing_edit"))
+
+    assert "Erreurs signalées" not in page.content.decode()
 
 
 def test_all_listing_fields_exist_on_the_service():
