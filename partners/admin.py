@@ -21,6 +21,8 @@ from .models import (
     Convention,
     ConventionMembership,
     Domain,
+    ErrorReport,
+    ErrorReportStatus,
     Fee,
     Language,
     Network,
@@ -30,6 +32,7 @@ from .models import (
     Service,
     ServiceType,
 )
+from .services import error_report_set_status, error_reports_close
 
 admin.site.site_header = "Réseau — administration"
 admin.site.site_title = "Réseau"
@@ -579,3 +582,92 @@ class ConventionMembershipAdmin(
 
     def has_add_permission(self, request):
         return request.user.is_superuser or request.user.is_coordinator
+
+
+# --- Error reports (issue 10) ------------------------------------------------------------------
+
+
+class ErrorReportStatusFilter(admin.SimpleListFilter):
+    """Open reports by default: what is left to do."""
+
+    title = "statut"
+    parameter_name = "statut"
+    OPEN, CLOSED, ALL = "ouverts", "clos", "tous"
+
+    def lookups(self, request, model_admin):
+        return [(self.OPEN, "Ouverts"), (self.CLOSED, "Clos"), (self.ALL, "Tous")]
+
+    def _current(self):
+        return self.value() if self.value() in {self.OPEN, self.CLOSED, self.ALL} else self.OPEN
+
+    def choices(self, changelist):
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": self._current() == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        if self._current() == self.OPEN:
+            return queryset.open()
+        if self._current() == self.CLOSED:
+            return queryset.filter(status=ErrorReportStatus.CLOSED)
+        return queryset
+
+
+@admin.register(ErrorReport)
+class ErrorReportAdmin(RejectNulAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+    """Reports come from the service pages; administrators and the coordinators of the service's
+    networks (``ErrorReport.objects.visible_to``) read and close them. Another network's report by
+    direct URL is a 403; only administrators delete."""
+
+    list_display = ["service", "category", "created_at", "status", "reporter"]
+    list_filter = [ErrorReportStatusFilter, "category"]
+    list_select_related = ["service__organisation", "reporter"]
+    search_fields = ["service__name", "service__organisation__name", "text"]
+    fields = ["service", "category", "text", "reporter", "created_at", "status", "closed_by", "closed_at"]
+    readonly_fields = ["service", "category", "text", "reporter", "created_at", "closed_by", "closed_at"]
+    actions = ["close_reports"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    def get_object(self, request, object_id, from_field=None):
+        # Looked up among all reports, so that one outside the user's networks is refused (403) by
+        # the permission checks below rather than hidden behind the admin's silent redirect.
+        pk = parse_id(object_id)
+        if pk is None:
+            return None
+        return ErrorReport.objects.select_related("service__organisation").filter(pk=pk).first()
+
+    def _sees(self, request, obj):
+        user = request.user
+        if user.is_superuser:
+            return True
+        if not (user.is_active and user.is_staff and user.is_coordinator):
+            return False
+        return obj is None or ErrorReport.objects.visible_to(user).filter(pk=obj.pk).exists()
+
+    def has_module_permission(self, request):
+        return self._sees(request, None)
+
+    def has_view_permission(self, request, obj=None):
+        return self._sees(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._sees(request, obj)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def save_model(self, request, obj, form, change):
+        error_report_set_status(report=obj, status=obj.status, by=request.user)
+
+    @admin.action(description="Clore les signalements sélectionnés", permissions=["change"])
+    def close_reports(self, request, queryset):
+        closed = error_reports_close(reports=queryset, by=request.user)
+        self.message_user(request, f"{closed} signalement(s) clos.")

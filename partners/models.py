@@ -495,8 +495,8 @@ class ConventionQuerySet(models.QuerySet):
 
     def shared_by(self, service, on=None):
         """Active conventions of which ``service`` is a current member on ``on``."""
-        members = ConventionMembership.objects.current_on(on).filter(service=service)
-        return self.active_on(on).filter(pk__in=members.values("convention_id"))
+        members = ConventionMembership.objects.in_force(on).filter(service=service)
+        return self.filter(pk__in=members.values("convention_id"))
 
     def coordinated_by(self, user):
         if user.is_superuser:
@@ -570,6 +570,12 @@ class ConventionMembershipQuerySet(models.QuerySet):
         on = on or timezone.localdate()
         return self.filter(joined_on__lte=on).filter(Q(left_on__isnull=True) | Q(left_on__gt=on))
 
+    def in_force(self, on=None):
+        """Current memberships of conventions in force on ``on``: what makes a service part of a
+        network that day (its conventions, its partners, its networks' coordinators)."""
+        on = on or timezone.localdate()
+        return self.current_on(on).filter(convention__in=Convention.objects.active_on(on))
+
 
 class ConventionMembership(models.Model):
     convention = models.ForeignKey(
@@ -632,3 +638,156 @@ class SearchWord(models.Model):
 
     def __str__(self):
         return self.word
+
+
+# --- Listing upkeep and error reports (issue 10) -----------------------------------------------
+# Services keep their own listing (staff, or a personal link without an account), are reminded yearly
+# when not verified for a while, and any worker can report an error on a service.
+
+LISTING_REMINDER_AFTER_MONTHS = 11  # not verified for this long: "is your listing still right?"
+LISTING_REMINDER_EVERY_MONTHS = 12  # at most one reminder per service in this period
+ERROR_REPORT_TEXT_MAX_LENGTH = 2000
+
+
+def months_before(months, today=None):
+    """``today`` minus ``months`` months, the day clamped to the end of a shorter month."""
+    today = today or timezone.localdate()
+    year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
+    month += 1
+    return datetime.date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
+
+
+def network_coordinator_addresses(service, on=None):
+    """E-mail addresses of the active coordinators of the networks ``service`` belongs to today."""
+    from django.contrib.auth import get_user_model
+
+    networks = ConventionMembership.objects.in_force(on).filter(service=service).values("convention__network_id")
+    return sorted(
+        get_user_model()
+        .objects.filter(is_active=True, coordinated_networks__in=networks)
+        .values_list("email", flat=True)
+        .distinct()
+    )
+
+
+def services_due_for_listing_reminder(today=None):
+    """Active services with an address, not verified for LISTING_REMINDER_AFTER_MONTHS months (never
+    verified: created that long ago), and not reminded in the last LISTING_REMINDER_EVERY_MONTHS."""
+    today = today or timezone.localdate()
+    cutoff = months_before(LISTING_REMINDER_AFTER_MONTHS, today)
+    reminded = ListingReminder.objects.filter(
+        service=models.OuterRef("pk"), sent_on__gt=months_before(LISTING_REMINDER_EVERY_MONTHS, today)
+    )
+    return (
+        Service.objects.active()
+        .exclude(email="")
+        .filter(Q(verified_on__lte=cutoff) | Q(verified_on__isnull=True, created_at__date__lte=cutoff))
+        .exclude(models.Exists(reminded))
+    )
+
+
+class ListingReminder(models.Model):
+    """A yearly "is your listing still right?" e-mail sent to a service: makes the command idempotent."""
+
+    service = models.ForeignKey(
+        Service, verbose_name="service", on_delete=models.CASCADE, related_name="listing_reminders"
+    )
+    email = models.EmailField("envoyé à")
+    sent_on = models.DateField("envoyé le", default=datetime.date.today)
+
+    class Meta:
+        verbose_name = "rappel de mise à jour de fiche"
+        verbose_name_plural = "rappels de mise à jour de fiche"
+        ordering = ["-sent_on", "-pk"]
+        indexes = [models.Index(fields=["service", "sent_on"], name="listing_reminder_service_idx")]
+
+    def __str__(self):
+        return f"{self.service_id} · {self.sent_on}"
+
+
+class ErrorReportCategory(models.TextChoices):
+    CONTACT = "contact", "Coordonnées (téléphone, courriel, site)"
+    OPENING_HOURS = "opening_hours", "Horaires d'ouverture"
+    ADDRESS = "address", "Adresse ou lieu d'accueil"
+    CAPACITY = "capacity", "Disponibilité (places, liste d'attente)"
+    DESCRIPTION = "description", "Description, thématiques ou publics"
+    HOW_TO_REFER = "how_to_refer", "Comment orienter"
+    CLOSED = "closed", "Le service n'existe plus"
+    OTHER = "other", "Autre"
+
+
+class ErrorReportStatus(models.TextChoices):
+    OPEN = "open", "Ouvert"
+    CLOSED = "closed", "Clos"
+
+
+class ErrorReportQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status=ErrorReportStatus.OPEN)
+
+    def open_for_service(self, limit=20):
+        """The open reports a service sees above its listing form, newest first (a list, one query)."""
+        return list(self.open().order_by("-created_at", "-pk")[:limit])
+
+    def visible_to(self, user):
+        """Administrators: all. Coordinators: reports on the services of their networks (today). Others: none."""
+        if user.is_superuser:
+            return self
+        if not (user.is_authenticated and user.is_coordinator):
+            return self.none()
+        members = ConventionMembership.objects.in_force().filter(convention__network__coordinators=user)
+        return self.filter(service__in=members.values("service_id"))
+
+
+class ErrorReport(models.Model):
+    """What a worker says is wrong on a service's listing, for the service and its networks' coordinators."""
+
+    service = models.ForeignKey(
+        Service, verbose_name="service", on_delete=models.CASCADE, related_name="error_reports"
+    )
+    category = models.CharField("catégorie", max_length=20, choices=ErrorReportCategory)
+    text = models.TextField("ce qui est inexact")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="signalé par",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField("signalé le", default=timezone.now)
+    status = models.CharField(
+        "statut", max_length=10, choices=ErrorReportStatus, default=ErrorReportStatus.OPEN
+    )
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="clos par",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    closed_at = models.DateTimeField("clos le", null=True, blank=True)
+
+    objects = ErrorReportQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "signalement d'erreur"
+        verbose_name_plural = "signalements d'erreur"
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="error_report_status_idx"),
+            models.Index(fields=["service", "status"], name="error_report_service_idx"),
+        ]
+        constraints = [
+            choices_check("category", ErrorReportCategory, "error_report_category_valid"),
+            choices_check("status", ErrorReportStatus, "error_report_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status=ErrorReportStatus.OPEN, closed_at__isnull=True)
+                | Q(status=ErrorReportStatus.CLOSED, closed_at__isnull=False),
+                name="error_report_closed_has_date",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_category_display()} · {self.service.name}"

@@ -1,13 +1,19 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Prefetch
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from reseau.links.services import rate_limit_exceeded, too_many_requests
+
 from .filters import DEFAULT_RADIUS_KM, ServiceSearchFilter
+from .forms import LISTING_CONFIRMED, LISTING_SAVED, ErrorReportForm, ListingForm
 from .models import Commune, Domain, Network, Service
 from .partnerships import Partnerships
 from .search import SearchParams, search_services
+from .services import error_report_create, listing_link_send, listing_update, listing_verify
 from .text import normalize
 
 RESULTS_PER_PAGE = 20
@@ -164,4 +170,94 @@ def service_detail(request, pk):
         request,
         "partners/service_detail.html",
         {"service": service, "shared_conventions": shared_conventions, "is_stale": service.is_stale()},
+    )
+
+
+# --- A service keeps its own listing; anyone reports an error (issue 10) --------------------------
+
+# Links requested from a service page: at most this many an hour for one service (no mail bombing).
+LINK_REQUESTS_PER_SERVICE_PER_HOUR = 3
+
+
+def _own_service(request):
+    """The service the user works for: staff update their own listing, no other (no id in the URL)."""
+    if not request.user.service_id:
+        raise PermissionDenied("Votre compte n'est rattaché à aucun service.")
+    return get_object_or_404(Service.objects.select_related("organisation"), pk=request.user.service_id)
+
+
+@require_http_methods(["GET", "POST"])
+def listing_edit(request):
+    service = _own_service(request)
+    form = ListingForm.for_service(service, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        listing_update(service=service, data=form.cleaned_data, user=request.user)
+        messages.success(request, LISTING_SAVED)
+        return redirect("partners:listing_edit")
+    return render(
+        request,
+        "partners/listing_edit.html",
+        {
+            "service": service,
+            "form": form,
+            "is_stale": service.is_stale(),
+            "open_reports": service.error_reports.open_for_service(),
+        },
+        status=400 if form.is_bound else 200,
+    )
+
+
+@require_POST
+def listing_confirm(request):
+    service = _own_service(request)
+    listing_verify(service=service, user=request.user)
+    messages.success(request, LISTING_CONFIRMED)
+    return redirect("partners:listing_edit")
+
+
+@require_POST
+def listing_link_request(request, pk):
+    """E-mail a personal link to the service's own address (never shown): for services without an account."""
+    service = get_object_or_404(Service.objects.active().select_related("organisation"), pk=pk)
+    limited = too_many_requests(request, "listing-link-request")
+    if limited is not None:
+        return limited
+    if not service.email:
+        messages.error(
+            request,
+            "Ce service n'a pas d'adresse électronique dans l'annuaire : aucun lien ne peut lui être "
+            "envoyé. Signalez l'erreur pour que la coordination la complète.",
+        )
+    elif rate_limit_exceeded(
+        f"listing-link-request:service:{service.pk}",
+        limit=LINK_REQUESTS_PER_SERVICE_PER_HOUR,
+        window_seconds=3600,
+    ):
+        messages.error(request, "Un lien vient déjà d'être envoyé à ce service : réessayez dans une heure.")
+    else:
+        listing_link_send(service=service)
+        messages.success(
+            request,
+            "Un lien personnel pour mettre à jour cette fiche vient d'être envoyé à l'adresse du service. "
+            "Il peut mettre quelques minutes à arriver.",
+        )
+    return redirect("partners:service_detail", pk=service.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def report_error(request, pk):
+    service = get_object_or_404(Service.objects.active().select_related("organisation"), pk=pk)
+    form = ErrorReportForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        error_report_create(service=service, reporter=request.user, **form.cleaned_data)
+        messages.success(
+            request,
+            "Merci : l'erreur est signalée au service et à la coordination de ses réseaux.",
+        )
+        return redirect("partners:service_detail", pk=service.pk)
+    return render(
+        request,
+        "partners/error_report_form.html",
+        {"service": service, "form": form},
+        status=400 if form.is_bound else 200,
     )

@@ -267,3 +267,16 @@ class ReferralFactory(DjangoModelFactory):
         for step in paths[extracted]:
             name, extra = step if isinstance(step, tuple) else (step, {})
             getattr(obj, name)(by=None, **extra)
+
+
+class ErrorReportFactory(DjangoModelFactory):
+    class Meta:
+        model = "partners.ErrorReport"
+
+    service = factory.SubFactory(ServiceFactory)
+    category = "contact"
+    text = "Le téléphone ne répond plus."
+    reporter = factory.SubFactory(UserFactory, worker=True)
+
+    class Params:
+        closed = factory.Trait(status="closed", closed_at=factory.LazyFunction(timezone.now))

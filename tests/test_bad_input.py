@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 from django.urls import reverse
 
-from partners.models import Convention, ConventionMembership, Organisation, Service
+from partners.models import Convention, ConventionMembership, ErrorReport, Organisation, Service
 from referrals.models import Case, Referral, ReferralEvent
 from tests.world import clients_fixture, db_snapshot, snapshot_diff, world_fixture  # noqa: F401
 
@@ -24,7 +24,16 @@ HUGE_ID = "99999999999999999999999"  # beyond 64 bits
 HUGE_NUMBER = str(10**30)
 LONG_TEXT = "x" * 2001  # one over the 2 000 characters kept for comments and details
 NUL = "héber\x00gement"
-COUNTED = [Case, Referral, ReferralEvent, Service, Organisation, Convention, ConventionMembership]
+COUNTED = [
+    Case,
+    Referral,
+    ReferralEvent,
+    Service,
+    Organisation,
+    Convention,
+    ConventionMembership,
+    ErrorReport,
+]
 ENGLISH_DEFAULTS = (
     "Not Found",
     "Bad Request",
@@ -108,6 +117,44 @@ def answer(action, role="receiver", **data):
         "method": "POST",
         "role": role,
         "data": lambda w: data,
+    }
+
+
+def listing_payload(**overrides):
+    data = {
+        "capacity_status": "open",
+        "phone": "02 99 00 00 00",
+        "email": "aubepine@exemple.fr",
+        "website": "https://exemple.fr",
+        "opening_hours": "",
+        "description": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def listing_staff(**overrides):
+    return {
+        "path": lambda w: reverse("partners:listing_edit"),
+        "method": "POST",
+        "data": lambda w: listing_payload(**overrides),
+    }
+
+
+def listing_link(**overrides):
+    return {
+        "path": lambda w: reverse("partners:listing_link", args=[w.listing_token_a]),
+        "method": "POST",
+        "role": "anonymous",
+        "data": lambda w: listing_payload(**overrides),
+    }
+
+
+def error_report(**overrides):
+    return {
+        "path": lambda w: reverse("partners:error_report_create", args=[w.service_r.pk]),
+        "method": "POST",
+        "data": lambda w: {"category": "contact", "text": "Le numéro ne répond plus.", **overrides},
     }
 
 
@@ -269,6 +316,73 @@ CASES = [
         method="POST",
         role="receiver",
         statuses=frozenset({404}),
+    ),
+    # --- A service keeps its own listing (staff page and personal link) ----------------------------------
+    *[
+        Bad(f"{where}-{label}", **form(**{name: value}))
+        for where, form in [("listing-staff", listing_staff), ("listing-link", listing_link)]
+        for label, name, value in [
+            ("capacity-unknown", "capacity_status", "pirate"),
+            ("capacity-empty", "capacity_status", ""),
+            ("phone-letters", "phone", "appelez-moi"),
+            ("phone-overlong", "phone", "0" * 31),
+            ("email-invalid", "email", "pas-une-adresse"),
+            ("email-header-injection", "email", "a@exemple.fr\r\nBcc: x@exemple.fr"),
+            ("website-javascript", "website", "javascript:alert(1)"),
+            ("website-overlong", "website", "https://exemple.fr/" + "x" * 300),
+            ("opening-hours-over-2000", "opening_hours", LONG_TEXT),
+            ("opening-hours-nul", "opening_hours", "9h\x0012h"),
+            ("description-over-10000", "description", "d" * 10001),
+            ("description-nul", "description", "Accueil\x00"),
+        ]
+    ],
+    Bad(
+        "listing-link-huge-token",
+        path=lambda w: reverse("partners:listing_link", args=["A" * 5000]),
+        method="POST",
+        role="anonymous",
+        data=lambda w: listing_payload(),
+        statuses=frozenset({404}),
+    ),
+    # --- « Signaler une erreur » ----------------------------------------------------------------------
+    Bad("report-category-unknown", **error_report(category="pirate"), message="Catégorie inconnue"),
+    Bad("report-category-missing", **error_report(category=""), message="Choisissez ce qui est inexact"),
+    Bad("report-text-blank", **error_report(text="   "), message="Précisez l'erreur"),
+    Bad("report-text-over-2000", **error_report(text=LONG_TEXT)),
+    Bad("report-text-nul", **error_report(text="fermé\x00")),
+    Bad(
+        "report-service-huge-id",
+        path=lambda w: f"/annuaire/services/{HUGE_ID}/signaler/",
+        method="POST",
+        data=lambda w: {"category": "contact", "text": "x"},
+        statuses=frozenset({404}),
+    ),
+    Bad(
+        "listing-link-request-huge-id",
+        path=lambda w: f"/annuaire/services/{HUGE_ID}/lien-fiche/",
+        method="POST",
+        statuses=frozenset({404}),
+    ),
+    Bad(
+        "admin-errorreport-huge-id",
+        admin(f"/admin/partners/errorreport/{HUGE_ID}/change/"),
+        role="admin",
+        statuses=ADMIN_MISSING,
+    ),
+    Bad(
+        "admin-errorreport-status-junk",
+        admin("/admin/partners/errorreport/?status__exact=%00"),
+        role="coordinator_x",
+        statuses=ADMIN_FILTER,
+    ),
+    Bad(
+        "admin-errorreport-close-unknown-status",
+        lambda w: reverse("admin:partners_errorreport_change", args=[w.report_a.pk]),
+        role="coordinator_x",
+        method="POST",
+        data=lambda w: {"status": "pirate"},
+        statuses=frozenset({200, 400}),
+        message="ci-dessous",
     ),
     # --- Routing page radius ----------------------------------------------------------------------------
     Bad("routing-rayon-abc", routing("abc"), message="Rayon invalide"),

@@ -361,6 +361,67 @@ MATRIX["referrals:referral_transition"] = Url(
     post_data=constant({"reason": "full", "details": "Plus de place.", "comment": "Vu."}),
 )
 
+# A service keeps its own listing (issue 10): its staff from their account (their own service only:
+# no id in the URL; no service, 403), a service without an account through its personal link.
+LISTING_PAYLOAD = constant(
+    {
+        "capacity_status": "waiting_list",
+        "phone": "02 99 00 00 00",
+        "email": "matrice@exemple.fr",
+        "website": "https://exemple.fr",
+        "opening_hours": "Lundi 9 h – 12 h",
+        "description": "Écrit par la matrice.",
+    }
+)
+MATRIX["partners:listing_edit"] = Url(
+    get={ANON: LOGIN, WORKERS: OK, STAFF: FORBIDDEN},
+    post={ANON: LOGIN, WORKERS: REDIRECT, STAFF: FORBIDDEN},
+    post_data=LISTING_PAYLOAD,
+)
+MATRIX["partners:listing_confirm"] = Url(
+    get={ANON: LOGIN, LOGGED_IN: NOT_ALLOWED}, post={ANON: LOGIN, WORKERS: REDIRECT, STAFF: FORBIDDEN}
+)
+SERVICE_PAGES = {"service A": pk("service_a"), "service B": pk("service_b")}
+# Any logged-in user may have a link e-mailed to the service's own address (never shown).
+MATRIX["partners:listing_link_request"] = Url(
+    objects=SERVICE_PAGES, get={ANON: LOGIN, LOGGED_IN: NOT_ALLOWED}, post={ANON: LOGIN, LOGGED_IN: REDIRECT}
+)
+MATRIX["partners:error_report_create"] = Url(
+    objects=SERVICE_PAGES,
+    get={ANON: LOGIN, LOGGED_IN: OK},
+    post={ANON: LOGIN, LOGGED_IN: REDIRECT},
+    post_data=constant({"category": "contact", "text": "Le numéro ne répond plus."}),
+)
+LISTING_LINKS = {
+    "listing link of A": lambda w: [w.listing_token_a],
+    "expired listing link of B": lambda w: [w.expired_listing_token_b],
+    "answer link used as a listing link": lambda w: [w.link_token_a],
+    "made-up token": lambda w: [MADE_UP_TOKEN],
+}
+BY_LISTING_LINK = {
+    "listing link of A": OK,
+    "expired listing link of B": GONE,
+    "answer link used as a listing link": NOT_FOUND,
+    "made-up token": NOT_FOUND,
+}
+MATRIX["partners:listing_link"] = Url(
+    objects=LISTING_LINKS,
+    get={EVERYONE: BY_LISTING_LINK},
+    post={EVERYONE: {**BY_LISTING_LINK, "listing link of A": REDIRECT}},
+    post_data=LISTING_PAYLOAD,
+)
+MATRIX["partners:listing_link_confirm"] = Url(
+    objects=LISTING_LINKS,
+    get={EVERYONE: NOT_ALLOWED},
+    post={EVERYONE: {**BY_LISTING_LINK, "listing link of A": REDIRECT}},
+)
+MATRIX["partners:listing_link_renew"] = Url(
+    objects=LISTING_LINKS,
+    get={EVERYONE: NOT_ALLOWED},
+    # A fresh link e-mailed to the address of the link (valid or expired): a page that says so.
+    post={EVERYONE: {**BY_LISTING_LINK, "listing link of A": OK, "expired listing link of B": OK}},
+)
+
 # Admin site pages -----------------------------------------------------------------------------------
 
 MATRIX["admin:index"] = Url(get={**ADMIN_OUTSIDERS, STAFF: OK})
@@ -838,6 +899,37 @@ for _model, _attrs, _own_x, _own_y in [
     )
 # Patterns that do not exist yet but may come with issue 9's fixes (checked only once they exist).
 ANTICIPATED = {"admin:partners_service_simple_history", "admin:partners_organisation_simple_history"}
+
+# Error reports (issue 10): administrators, and the coordinators of the networks the reported service
+# belongs to today; another network's report is refused; nobody adds one in the admin (they come from
+# the service pages); only administrators delete.
+REPORTS = {"report on A (X member)": pk("report_a"), "report on B (Y member)": pk("report_b")}
+OWN_REPORT = {
+    CX: {"report on A (X member)": OK, "report on B (Y member)": REFUSED},
+    CY: {"report on A (X member)": REFUSED, "report on B (Y member)": OK},
+    ADMIN: OK,
+}
+MATRIX.update(
+    admin_model(
+        "partners.errorreport",
+        REPORTS,
+        changelist={STAFF: OK},
+        add={STAFF: FORBIDDEN},
+        add_post={STAFF: FORBIDDEN},
+        change=OWN_REPORT,
+        change_post={
+            CX: {"report on A (X member)": SUBMITTED, "report on B (Y member)": REFUSED},
+            CY: {"report on A (X member)": REFUSED, "report on B (Y member)": SUBMITTED},
+            ADMIN: SUBMITTED,
+        },
+        change_mutate={"status": "closed"},
+        delete={COORDS: REFUSED, ADMIN: SUBMITTED},
+        history=OWN_REPORT,
+        changelist_post={COORDS: UNCHANGED, ADMIN: SUBMITTED},
+        changelist_target="report_b",
+        absent={CX: ["Signalement Bruyère"], CY: ["Signalement Aubépine"]},
+    )
+)
 
 # Accounts, groups and login logs: administrators only.
 ADMIN_ONLY = {COORDS: FORBIDDEN, ADMIN: OK}

@@ -15,7 +15,14 @@ from tests.urlwalk import iter_patterns, sample_path
 BASE_DIR = Path(settings.BASE_DIR)
 PUBLIC_URL_NAMES = {"login", "admin:login"}
 # Opened without an account by a personal link: with a made-up token they open nothing.
-LINK_URL_NAMES = {"referrals:answer_link", "referrals:answer_link_action", "referrals:answer_link_renew"}
+LINK_URL_NAMES = {
+    "referrals:answer_link",
+    "referrals:answer_link_action",
+    "referrals:answer_link_renew",
+    "partners:listing_link",
+    "partners:listing_link_confirm",
+    "partners:listing_link_renew",
+}
 
 
 ALL_ROUTES = sorted({(route, name) for route, name, _ in iter_patterns(get_resolver())}, key=str)

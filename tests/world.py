@@ -19,6 +19,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from partners.enums import MembershipRole
+from partners.models import ErrorReport, ErrorReportCategory
 from reseau.links.models import LinkPurpose
 from reseau.links.services import link_create
 from tests.factories import (
@@ -176,6 +177,30 @@ def build_world():
         now=timezone.now() - datetime.timedelta(days=30),
     )
 
+    # Personal links e-mailed to services to keep their listing: a valid one for service A, an
+    # expired one for service B; and an error report on each (A is in network X, B in network Y).
+    _, w.listing_token_a = link_create(
+        purpose=LinkPurpose.SERVICE_LISTING, service=w.service_a, email="aubepine@exemple.fr"
+    )
+    _, w.expired_listing_token_b = link_create(
+        purpose=LinkPurpose.SERVICE_LISTING,
+        service=w.service_b,
+        email="bruyere@exemple.fr",
+        now=timezone.now() - datetime.timedelta(days=30),
+    )
+    w.report_a = ErrorReport.objects.create(
+        service=w.service_a,
+        category=ErrorReportCategory.CONTACT,
+        text="Signalement Aubépine : le téléphone ne répond plus.",
+        reporter=w.users["worker_b"],
+    )
+    w.report_b = ErrorReport.objects.create(
+        service=w.service_b,
+        category=ErrorReportCategory.OPENING_HOURS,
+        text="Signalement Bruyère : fermé le mardi.",
+        reporter=w.users["worker_a"],
+    )
+
     # A need no partner of A covers, and a service outside every convention that covers it: a
     # referral of case_rare to service_rare is "no_partner"; one of case_a to service_out is
     # "off_convention" (service R, a partner of A, covers case_a's need).
@@ -246,6 +271,8 @@ def snapshot_models():
         "partners.Language",
         "partners.Commune",
         "partners.Postcode",
+        "partners.ErrorReport",
+        "partners.ListingReminder",
         "accounts.User",
         "auth.Group",
     ]
