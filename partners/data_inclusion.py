@@ -21,9 +21,13 @@ a service-only key (``structure_id``, ``thematiques``…) is a service, any othe
 - ``dry_run``: everything runs inside one transaction rolled back at the end: exact counts, nothing
   kept.
 
+**Export** (``export_data_inclusion``): see its docstring.
+
 The schema package (pydantic, pendulum) is imported inside the functions: never on the request path.
 """
 
+import datetime
+import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -702,3 +706,204 @@ def _run(paths, report, deactivate_missing, progress, batch_size):
         _write_batch(_import_services, batch, report, "service", refs, rejected_structures)
     if deactivate_missing:
         _deactivate_missing(deactivate_missing, seen_services, report, batch_size)
+
+
+# --- Export ------------------------------------------------------------------------------------
+
+EXPORT_SOURCE = "reseau"
+SCHEMA_NAME_MAX = 150
+SCHEMA_TEXT_MAX = 10_000
+# Our referral mode → the schema's modes de mobilisation.
+MOBILISATION = {
+    ReferralMode.FORM: "utiliser-lien-mobilisation",
+    ReferralMode.EMAIL: "envoyer-un-courriel",
+    ReferralMode.PHONE: "telephoner",
+    ReferralMode.WALK_IN: "se-presenter",
+}
+
+
+@dataclass
+class ExportReport:
+    structures: int = 0
+    services: int = 0
+    skipped: list[str] = field(default_factory=list)  # records left out, with the French reason
+    dropped: Counter = field(default_factory=Counter)  # (kind, field) → values the schema refused
+
+    def summary(self) -> list[str]:
+        lines = [f"{self.structures} structure(s) et {self.services} service(s) exporté(s)."]
+        lines += [f"Écarté : {reason}" for reason in self.skipped]
+        lines += [
+            f"Remarque : {count} {kind}(s) exporté(s) sans « {name} », valeur refusée par le schéma."
+            for (kind, name), count in sorted(self.dropped.items())
+        ]
+        return lines
+
+
+def _export_id(pk):
+    """Our id in the schema's form: the producer, then our primary key ("reseau--42")."""
+    return f"{EXPORT_SOURCE}--{pk}"
+
+
+def _export_date(value, fallback):
+    day = value or fallback
+    return min(max(day, datetime.date(2000, 1, 1)), datetime.date.today())
+
+
+def _schema_text(value, minimum=0):
+    text = _text(value)
+    if len(text) < max(minimum, 1):
+        return None
+    return text if len(text) <= SCHEMA_TEXT_MAX else text[: SCHEMA_TEXT_MAX - 1] + "…"
+
+
+def _structure_record(organisation):
+    return {
+        "source": EXPORT_SOURCE,
+        "id": _export_id(organisation.pk),
+        "nom": _cut(organisation.name, SCHEMA_NAME_MAX),
+        "date_maj": _export_date(organisation.updated_at.date(), None).isoformat(),
+        "siret": organisation.siret or None,
+        "site_web": organisation.website or None,
+    }
+
+
+def _national_codes(rows):
+    return sorted(row.code for row in rows if row.is_national)
+
+
+def _service_record(service):
+    publics = _national_codes(service.publics.all())
+    if "tous-publics" in publics and len(publics) > 1:
+        publics.remove("tous-publics")  # the schema forbids it with other publics
+    fees = _national_codes(service.fees.all())
+    types = _national_codes(service.service_types.all())
+    description = _schema_text(service.description, 5) or (
+        f"Service « {service.name} » de {service.organisation.name}."
+    )
+    commune = service.commune
+    return {
+        "source": EXPORT_SOURCE,
+        "structure_id": _export_id(service.organisation_id),
+        "id": _export_id(service.pk),
+        "nom": _cut(service.name, SCHEMA_NAME_MAX),
+        "description": _schema_text(description),
+        "date_maj": _export_date(service.verified_on, service.updated_at.date()).isoformat(),
+        "type": types[0] if types else None,
+        "thematiques": sorted(d.code for d in service.domains.all() if d.is_national and d.parent_id) or None,
+        "frais": ("payant" if "payant" in fees else fees[0]) if fees else None,
+        "publics": publics or None,
+        "modes_accueil": _national_codes(service.access_modes.all()) or None,
+        "code_postal": service.postcode or None,
+        "code_insee": service.commune_id,
+        "commune": commune.name if commune else None,
+        "adresse": service.address or None,
+        "latitude": service.latitude,
+        "longitude": service.longitude,
+        "telephone": service.phone or None,
+        "courriel": service.email or None,
+        "lien_mobilisation": service.website or None,
+        "modes_mobilisation": [MOBILISATION[service.referral_mode]],
+        "mobilisable_par": ["professionnels"],
+        "mobilisation_precisions": _schema_text(service.referral_details),
+        "horaires_accueil": service.opening_hours or None,
+        "zone_eligibilite": sorted(c.pk for c in service.intervention_communes.all()) or None,
+    }
+
+
+def _checked(model, record, kind, report):
+    """``record`` without its None values, validated by the schema's model; optional values the model
+    refuses are left out (and counted); None when a required one is refused (reported)."""
+    from pydantic import ValidationError
+
+    record = {name: value for name, value in record.items() if value is not None}
+    required = {name for name, info in model.model_fields.items() if info.is_required()}
+    for _ in range(2):
+        try:
+            model.model_validate(record)
+            return record
+        except ValidationError as error:
+            refused = {str(item["loc"][0]) for item in error.errors() if item["loc"]}
+            if refused & required or not refused:
+                report.skipped.append(f"{kind} {record.get('id')} : {french_errors(error)}")
+                return None
+            for name in refused:
+                report.dropped[(kind, name)] += 1
+                record.pop(name, None)
+    return None
+
+
+class _JsonListWriter:
+    """Writes a JSON list one record per line into ``path``, through a temporary file renamed at the end:
+    a reader never sees half a file."""
+
+    def __init__(self, path):
+        self.path, self.temporary = path, path.with_name(f".{path.name}.tmp")
+        self.handle, self.count = self.temporary.open("w", encoding="utf-8"), 0
+
+    def write(self, record):
+        self.handle.write(("[\n" if self.count == 0 else ",\n") + json.dumps(record, ensure_ascii=False))
+        self.count += 1
+
+    def close(self):
+        self.handle.write("[]\n" if self.count == 0 else "\n]\n")
+        self.handle.close()
+        self.temporary.replace(self.path)
+
+    def abort(self):
+        self.handle.close()
+        self.temporary.unlink(missing_ok=True)
+
+
+def export_data_inclusion(directory) -> ExportReport:
+    """Write ``structures.json`` and ``services.json`` (schema v1, source ``reseau``) into ``directory``.
+
+    What is exported: the services typed in Réseau (no data·inclusion key: imported ones belong to their
+    source) that are active, and their organisations plus every organisation typed in Réseau. Ids are
+    ours (``reseau--<pk>``). Each record is validated by the schema's models before it is written.
+    Streamed in chunks (prefetching per chunk): memory does not grow with the directory.
+    """
+    from data_inclusion.schema import v1 as schema
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    report = ExportReport()
+    services = Service.objects.filter(source="", is_active=True)
+    organisations = Organisation.objects.filter(Q(source="") | Q(pk__in=services.values("organisation_id")))
+    writers = []
+    try:
+        writer = _JsonListWriter(directory / "structures.json")
+        writers.append(writer)
+        exported = set()  # organisations written: a service needs its structure in the file
+        for organisation in organisations.order_by("pk").iterator(chunk_size=2000):
+            record = _checked(schema.Structure, _structure_record(organisation), "structure", report)
+            if record:
+                writer.write(record)
+                exported.add(organisation.pk)
+        report.structures = writer.count
+        writer = _JsonListWriter(directory / "services.json")
+        writers.append(writer)
+        rows = (
+            services.select_related("organisation", "commune")
+            .prefetch_related(
+                "domains", "publics", "fees", "service_types", "access_modes", "intervention_communes"
+            )
+            .order_by("pk")
+        )
+        for service in rows.iterator(chunk_size=2000):
+            if service.organisation_id not in exported:
+                report.skipped.append(
+                    f"service {_export_id(service.pk)} : sa structure {_export_id(service.organisation_id)} "
+                    "a été écartée"
+                )
+                continue
+            record = _checked(schema.Service, _service_record(service), "service", report)
+            if record:
+                writer.write(record)
+        report.services = writer.count
+    except BaseException:
+        for writer in writers:
+            writer.abort()
+        raise
+    for writer in writers:
+        writer.close()
+    return report
