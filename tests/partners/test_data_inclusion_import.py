@@ -435,8 +435,8 @@ def test_queries_grow_with_batches_not_with_rows(tmp_path):
 def test_progress_is_reported_per_phase_and_drawn_on_a_terminal(tmp_path):
     calls = []
     import_data_inclusion([_many_services(tmp_path, 250, "many.json")], progress=lambda *a: calls.append(a))
-    phases = [phase for phase, _, _ in calls]
-    assert phases[0] == "structures" and phases[-1] == "services"
+    phases = list(dict.fromkeys(phase for phase, _, _ in calls))
+    assert phases == ["lecture", "structures", "services"]
     size = (tmp_path / "many.json").stat().st_size
     assert calls[-1] == ("services", size, size)
     assert len(calls) >= 4
@@ -458,6 +458,17 @@ def test_the_command_writes_nothing_on_a_terminal_less_run_but_the_report(tmp_pa
         "Structures : 1 créée(s), 0 mise(s) à jour, 0 inchangée(s), 0 rejetée(s).",
         "Services : 1 créé(s), 0 mis à jour, 0 inchangé(s), 0 désactivé(s), 0 rejeté(s).",
     ]
+
+
+@pytest.mark.parametrize("content", [[], {"total": 0, "page": 1}, {"items": []}])
+def test_a_file_without_records_is_said_and_the_others_import(tmp_path, content):
+    nothing = write(tmp_path, "rien.json", content)
+    output = run(nothing, MIXED)
+    assert (
+        f"Remarque : {nothing} : aucun enregistrement trouvé (une liste d'enregistrements ou une page "
+        '{"items": [...]} est attendue).' in output
+    )
+    assert Service.objects.count() == 1
 
 
 def test_import_refuses_a_broken_file_before_reading_the_others(tmp_path):
