@@ -121,7 +121,7 @@ class DataInclusionFileError(Exception):
     """A file that cannot be read at all (not JSON, not UTF-8, empty, cut short): nothing is written."""
 
 
-Progress = Callable[[str, int, int], None]  # (phase, bytes read, total bytes)
+Progress = Callable[[str, int, int], None]  # ("<phase> <file name>", bytes read, total bytes)
 
 
 @dataclass
@@ -190,11 +190,11 @@ def _records(path: Path, progress: Progress | None, phase: str) -> Iterator[obje
             for count, record in enumerate(ijson.items(handle, prefix, use_float=True), start=1):
                 yield record
                 if progress and count % 100 == 0:
-                    progress(phase, handle.tell(), total)
+                    progress(f"{phase} {path.name}", handle.tell(), total)
         except ijson.JSONError as error:
             raise DataInclusionFileError(_json_error(path, error)) from error
         if progress:
-            progress(phase, total, total)
+            progress(f"{phase} {path.name}", total, total)
 
 
 def _json_error(path, error):

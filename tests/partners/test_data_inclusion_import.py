@@ -436,17 +436,19 @@ def test_progress_is_reported_per_phase_and_drawn_on_a_terminal(tmp_path):
     calls = []
     import_data_inclusion([_many_services(tmp_path, 250, "many.json")], progress=lambda *a: calls.append(a))
     phases = list(dict.fromkeys(phase for phase, _, _ in calls))
-    assert phases == ["lecture", "structures", "services"]
+    assert phases == ["lecture many.json", "structures many.json", "services many.json"]
     size = (tmp_path / "many.json").stat().st_size
-    assert calls[-1] == ("services", size, size)
+    assert calls[-1] == ("services many.json", size, size)
     assert len(calls) >= 4
 
     screen = StringIO()
     bar = TerminalProgress(screen, interval=0)
-    bar("services", 50, 100)
-    bar("services", 100, 100)
+    bar("services services.json", 50, 100)
+    bar("services " + "x" * 40 + ".json", 100, 100)
+    bar("services " + "x" * 40 + ".json", 100, 100)  # already drawn complete: not again
     assert screen.getvalue() == (
-        "\rservices     [###############...............]  50%\rservices     [##############################] 100%\n"
+        "\rservices services.json" + " " * 14 + " [###############...............]  50%"
+        "\rservices " + "x" * 26 + "… [##############################] 100%\n"
     )
 
 

@@ -10,19 +10,25 @@ class TerminalProgress:
     """A one-line progress bar on a terminal, redrawn at most every ``interval`` seconds."""
 
     WIDTH = 30
+    LABEL = 36
 
     def __init__(self, stream, interval=0.2):
         self.stream, self.interval, self.last = stream, interval, 0.0
+        self.finished = set()  # phases drawn at 100 %: a file read to its end may still yield records
 
     def __call__(self, phase, done, total):
         now = time.monotonic()
-        if done < total and now - self.last < self.interval:
+        if phase in self.finished or (done < total and now - self.last < self.interval):
             return
         self.last = now
         share = done / total if total else 1
         filled = round(share * self.WIDTH)
-        self.stream.write(f"\r{phase:<12} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {share:4.0%}")
+        label = phase if len(phase) <= self.LABEL else phase[: self.LABEL - 1] + "…"
+        self.stream.write(
+            f"\r{label:<{self.LABEL}} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {share:4.0%}"
+        )
         if done >= total:
+            self.finished.add(phase)
             self.stream.write("\n")
         self.stream.flush()
 
