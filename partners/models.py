@@ -40,6 +40,27 @@ def choices_check(field, choices_class, name):
     return models.CheckConstraint(condition=Q(**{f"{field}__in": choices_class.values}), name=name)
 
 
+def source_key_constraints(prefix):
+    """The stable key of an imported record (data·inclusion): ``source`` and ``source_id`` together or neither,
+    unique together when set. Records typed in Réseau have neither."""
+    return [
+        models.CheckConstraint(
+            condition=Q(source="", source_id="") | (~Q(source="") & ~Q(source_id="")),
+            name=f"{prefix}_source_key_complete",
+        ),
+        models.UniqueConstraint(
+            fields=["source", "source_id"], condition=~Q(source=""), name=f"{prefix}_source_key_unique"
+        ),
+    ]
+
+
+def source_fields():
+    return (
+        models.CharField("source", max_length=100, blank=True, editable=False),
+        models.CharField("identifiant à la source", max_length=255, blank=True, editable=False),
+    )
+
+
 # --- Reference lists (national schema + local additions) -------------------------------------
 
 
@@ -272,6 +293,8 @@ class Organisation(models.Model):
         validators=[RegexValidator(r"^[01][0-9]{9}$", "Le numéro BCE compte 10 chiffres.")],
     )
     website = models.URLField("site internet", blank=True)
+    # data·inclusion key (partners.data_inclusion): empty for organisations typed in Réseau.
+    source, source_id = source_fields()
     created_at = models.DateTimeField("créée le", auto_now_add=True)
     updated_at = models.DateTimeField("modifiée le", auto_now=True)
     history = HistoricalRecords(excluded_fields=["updated_at"], verbose_name="historique de l'organisation")
@@ -295,6 +318,7 @@ class Organisation(models.Model):
             models.UniqueConstraint(
                 fields=["siret"], condition=~Q(siret=""), name="organisation_siret_unique"
             ),
+            *source_key_constraints("organisation"),
         ]
 
     def __str__(self):
@@ -391,6 +415,8 @@ class Service(models.Model):
     website = models.URLField("site ou formulaire", blank=True)
     verified_on = models.DateField("vérifié le", null=True, blank=True)
     is_active = models.BooleanField("actif", default=True)
+    # data·inclusion key (partners.data_inclusion): empty for services typed in Réseau.
+    source, source_id = source_fields()
     created_at = models.DateTimeField("créé le", auto_now_add=True)
     updated_at = models.DateTimeField("modifié le", auto_now=True)
     # PostgreSQL full-text vector (names A, domains B, description C), maintained by partners.search_index;
@@ -435,6 +461,7 @@ class Service(models.Model):
             models.CheckConstraint(
                 condition=Q(postcode="") | Q(postcode__regex=r"^[0-9]{5}$"), name="service_postcode_format"
             ),
+            *source_key_constraints("service"),
         ]
 
     def __str__(self):
@@ -661,7 +688,9 @@ def network_coordinator_addresses(service, on=None):
     """E-mail addresses of the active coordinators of the networks ``service`` belongs to today."""
     from django.contrib.auth import get_user_model
 
-    networks = ConventionMembership.objects.in_force(on).filter(service=service).values("convention__network_id")
+    networks = (
+        ConventionMembership.objects.in_force(on).filter(service=service).values("convention__network_id")
+    )
     return sorted(
         get_user_model()
         .objects.filter(is_active=True, coordinated_networks__in=networks)

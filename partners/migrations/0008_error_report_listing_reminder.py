@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('partners', '0006_service_organisation_history'),
+        ('partners', '0007_data_inclusion_keys'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,916 @@
+"""data·inclusion in and out: structures and services of the national schema (v1) ⇄ the directory.
+
+**Import** (``import_data_inclusion``): JSON files, each a list of records or a page of the national
+API (``{"items": [...], ...}``), structures and services in separate files or mixed. A record with
+a service-only key (``structure_id``, ``thematiques``…) is a service, any other a structure.
+
+- Files are streamed with ``ijson`` (C backend): memory holds one batch of records plus the keys
+  already seen, never a whole file. Every file is first read once, writing nothing, so a file that
+  is not JSON (or cut short) is reported before anything is written. Then structures are
+  imported (first pass over the files), then services (second pass), so a service may come before
+  its structure or in another file.
+- Each record is validated by the schema package's own models (``data_inclusion.schema.v1``); a
+  rejected record is reported with its id and a French reason, the others go in. Integral float
+  SIRETs (``13003013300016.0``, spreadsheets' doing) are read as the 14-digit string they were.
+- Records are matched by their stable key (``source``, ``id``): created, updated when a field the
+  import owns changed (README, "data·inclusion"), counted unchanged otherwise, never duplicated.
+- Work goes by batches of ``BATCH_SIZE`` records, one transaction each, a fixed number of queries
+  per batch. History is skipped (bulk writes); the search index is fed once per batch.
+- ``deactivate_missing=SOURCE``: after a complete import, active services of that source absent
+  from the files are deactivated, never deleted.
+- ``dry_run``: everything runs inside one transaction rolled back at the end: exact counts, nothing
+  kept.
+
+**Export** (``export_data_inclusion``): see its docstring.
+
+The schema package (pydantic, pendulum) is imported inside the functions: never on the request path.
+"""
+
+import datetime
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import DatabaseError, transaction
+from django.db.models import Q
+
+from . import search_index
+from .enums import LegalKind, ReferralMode
+from .models import AccessMode, Commune, Domain, Fee, Organisation, Postcode, Public, Service, ServiceType
+from .signals import search_index_paused
+from .text import normalize
+
+BATCH_SIZE = 500
+MAX_LISTED_REJECTIONS = 10_000
+BOM = b"\xef\xbb\xbf"
+
+# Keys only a service carries: a record with one of them is a service.
+SERVICE_KEYS = frozenset(
+    {
+        "structure_id",
+        "thematiques",
+        "publics",
+        "modes_accueil",
+        "type",
+        "frais",
+        "frais_precisions",
+        "publics_precisions",
+        "conditions_acces",
+        "zone_eligibilite",
+        "contact_nom_prenom",
+        "lien_mobilisation",
+        "modes_mobilisation",
+        "mobilisable_par",
+        "mobilisation_precisions",
+        "volume_horaire_hebdomadaire",
+        "nombre_semaines",
+    }
+)
+
+# Service fields the import owns (README): rewritten from the source, compared to count "unchanged".
+SERVICE_FIELDS = [
+    "organisation_id",
+    "name",
+    "description",
+    "commune_id",
+    "address",
+    "postcode",
+    "latitude",
+    "longitude",
+    "opening_hours",
+    "phone",
+    "email",
+    "website",
+    "referral_mode",
+    "referral_details",
+    "verified_on",
+    "is_active",
+]
+ORGANISATION_FIELDS = ["name", "siret", "website"]
+
+# Many-to-many relations whose national rows the import owns: (Service field, model, schema field).
+SERVICE_RELATIONS = [
+    ("domains", Domain, "thematiques"),
+    ("publics", Public, "publics"),
+    ("service_types", ServiceType, "type"),
+    ("fees", Fee, "frais"),
+    ("access_modes", AccessMode, "modes_accueil"),
+]
+
+# modes_mobilisation → our referral mode, the first one present wins.
+REFERRAL_MODES = [
+    ("utiliser-lien-mobilisation", ReferralMode.FORM),
+    ("envoyer-un-courriel", ReferralMode.EMAIL),
+    ("telephoner", ReferralMode.PHONE),
+    ("se-presenter", ReferralMode.WALK_IN),
+]
+
+FIELD_FORMATS = {
+    "code_postal": "un code postal valide (5 chiffres)",
+    "code_insee": "un code INSEE valide (5 caractères)",
+    "siret": "un SIRET valide (14 chiffres)",
+}
+URL_MAX_LENGTH = 200  # Django's URLField
+PHONE_MAX_LENGTH = 30
+
+
+class DataInclusionFileError(Exception):
+    """A file that cannot be read at all (not JSON, not UTF-8, empty, cut short): nothing is written."""
+
+
+Progress = Callable[[str, int, int], None]  # ("<phase> <file name>", bytes read, total bytes)
+
+
+@dataclass
+class Rejection:
+    kind: str  # "structure" or "service"
+    source_id: str
+    reason: str
+    path: str
+
+    def __str__(self):
+        return f"{self.kind} {self.source_id} ({self.path}) rejeté·e : {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    structures: Counter = field(default_factory=Counter)
+    services: Counter = field(default_factory=Counter)
+    rejections: list[Rejection] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    def reject(self, kind, source_id, reason, path):
+        getattr(self, f"{kind}s")["rejected"] += 1
+        if len(self.rejections) < MAX_LISTED_REJECTIONS:
+            self.rejections.append(Rejection(kind, source_id or "(sans identifiant)", reason, str(path)))
+
+    def summary(self) -> list[str]:
+        s, v = self.structures, self.services
+        return [
+            f"Structures : {s['created']} créée(s), {s['updated']} mise(s) à jour, "
+            f"{s['unchanged']} inchangée(s), {s['rejected']} rejetée(s).",
+            f"Services : {v['created']} créé(s), {v['updated']} mis à jour, {v['unchanged']} inchangé(s), "
+            f"{v['deactivated']} désactivé(s), {v['rejected']} rejeté(s).",
+        ]
+
+
+# --- Reading files ---------------------------------------------------------------------------
+
+
+def _records(path: Path, progress: Progress | None, phase: str) -> Iterator[object]:
+    """The records of one file, streamed; raises DataInclusionFileError with a French message."""
+    import ijson
+
+    try:
+        handle = path.open("rb")
+    except OSError as error:
+        raise DataInclusionFileError(f"{path} : fichier illisible ({error.strerror}).") from error
+    with handle:
+        total = path.stat().st_size
+        start = 3 if handle.read(3) == BOM else 0
+        handle.seek(start)
+        head = handle.read(4096).lstrip()
+        handle.seek(start)
+        if not head:
+            raise DataInclusionFileError(f"{path} : le fichier est vide.")
+        if head[:1] == b"[":
+            prefix = "item"
+        elif head[:1] == b"{":
+            prefix = "items.item"  # a page of the national API
+        else:
+            raise DataInclusionFileError(
+                f"{path} : ce n'est pas un fichier JSON (une liste d'enregistrements ou une page "
+                '{"items": [...]} est attendue).'
+            )
+        try:
+            for count, record in enumerate(ijson.items(handle, prefix, use_float=True), start=1):
+                yield record
+                if progress and count % 100 == 0:
+                    progress(f"{phase} {path.name}", handle.tell(), total)
+        except ijson.JSONError as error:
+            raise DataInclusionFileError(_json_error(path, error)) from error
+        if progress:
+            progress(f"{phase} {path.name}", total, total)
+
+
+def _json_error(path, error):
+    text = str(error)
+    if "UTF8" in text:
+        return f"{path} : le fichier n'est pas encodé en UTF-8 (enregistrez-le en UTF-8)."
+    if "premature EOF" in text:
+        return f"{path} : le fichier JSON est incomplet (coupé avant la fin)."
+    return f"{path} : JSON invalide ({text.splitlines()[0].strip()})."
+
+
+def check_files(paths, progress: Progress | None = None) -> dict[Path, int]:
+    """Read every file once (~0.5 s per 100 MB): a broken file is refused before anything is written.
+
+    Returns the number of records of each file.
+    """
+    return {Path(path): sum(1 for _ in _records(Path(path), progress, "lecture")) for path in paths}
+
+
+def _is_service(record: dict) -> bool:
+    return not SERVICE_KEYS.isdisjoint(record)
+
+
+# --- Validation --------------------------------------------------------------------------------
+
+
+def _shown(value, limit=60):
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def french_errors(error) -> str:
+    """A pydantic ValidationError of the schema's models, in French, one clause per error."""
+    clauses = []
+    for item in error.errors(include_url=False):
+        loc = [str(part) for part in item["loc"] if not isinstance(part, int)]
+        name = loc[0] if loc else "enregistrement"
+        kind, value, ctx = item["type"], item.get("input"), item.get("ctx") or {}
+        if kind == "missing":
+            clauses.append(f"champ obligatoire manquant : {name}")
+        elif name in FIELD_FORMATS and kind.startswith("string"):
+            clauses.append(f"{name} : « {_shown(value)} » n'est pas {FIELD_FORMATS[name]}")
+        elif kind == "string_too_short":
+            clauses.append(f"{name} : trop court ({ctx.get('min_length')} caractères au moins)")
+        elif kind == "string_too_long":
+            clauses.append(f"{name} : trop long ({ctx.get('max_length')} caractères au plus)")
+        elif kind == "enum":
+            clauses.append(f"{name} : code inconnu « {_shown(value)} »")
+        elif name == "courriel":
+            clauses.append(f"courriel : « {_shown(value)} » n'est pas une adresse électronique valide")
+        elif kind.startswith("url"):
+            clauses.append(f"{name} : « {_shown(value)} » n'est pas une adresse web valide")
+        elif kind.startswith(("date", "datetime")):
+            clauses.append(f"{name} : « {_shown(value)} » n'est pas une date valide (AAAA-MM-JJ)")
+        elif kind in {"set_type", "list_type"}:
+            clauses.append(f"{name} : une liste de codes est attendue")
+        elif kind == "value_error" and ctx.get("error"):
+            # The schema's own validators speak French ("ne peut pas être dans le futur").
+            clauses.append(f"{name} : {ctx['error']}")
+        elif kind == "too_short":
+            clauses.append(f"{name} : au moins une valeur est attendue")
+        else:
+            clauses.append(f"{name} : valeur invalide « {_shown(value)} »")
+    return " ; ".join(dict.fromkeys(clauses))
+
+
+def _clean_siret(record: dict) -> dict:
+    """An integral float SIRET (``13003013300016.0``) is the 14-digit number it was before a spreadsheet."""
+    siret = record.get("siret")
+    integral = isinstance(siret, float | int) and not isinstance(siret, bool) and siret == int(siret)
+    if integral and 0 < siret < 10**14:
+        return {**record, "siret": f"{int(siret):014d}"}
+    return record
+
+
+def _validate(model, record, path, kind, report):
+    """The schema's model for ``record``, or None after reporting it."""
+    from pydantic import ValidationError
+
+    if not isinstance(record, dict):
+        report.reject(kind, "", "enregistrement illisible (un objet JSON est attendu)", path)
+        return None
+    try:
+        return model.model_validate(record)
+    except ValidationError as error:
+        report.reject(kind, _shown(record.get("id") or "", 120), french_errors(error), path)
+        return None
+
+
+# --- Values ----------------------------------------------------------------------------------
+
+
+def _text(value) -> str:
+    """Free text as we store it: CRLF and CR become LF, surrounding blanks dropped."""
+    if value is None:
+        return ""
+    return str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _cut(value, length):
+    text = _text(value)
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def _url(value, what, key, report):
+    if value is None:
+        return ""
+    url = str(value)
+    if len(url) > URL_MAX_LENGTH:
+        report.warnings.append(f"{key} : {what} de plus de {URL_MAX_LENGTH} caractères non repris.")
+        return ""
+    return url
+
+
+def _phone(value):
+    """One number, as the schema asks; a list of numbers keeps the first one that fits."""
+    text = _text(value)
+    if len(text) <= PHONE_MAX_LENGTH:
+        return text
+    first = re.split(r"\s*(?:/|;|,|\bou\b)\s*", text)[0]
+    return first if len(first) <= PHONE_MAX_LENGTH else ""
+
+
+def _key_filter(keys) -> Q:
+    """One Q matching (source, source_id) pairs, grouped by source."""
+    by_source = defaultdict(set)
+    for source, source_id in keys:
+        by_source[source].add(source_id)
+    query = Q(pk__in=[])
+    for source, ids in by_source.items():
+        query |= Q(source=source, source_id__in=ids)
+    return query
+
+
+# --- Structures → organisations ----------------------------------------------------------------
+
+
+def _import_structures(batch, report):
+    """One transaction: create or update the organisations of ``batch`` [(path, Structure)]."""
+    with transaction.atomic():
+        keys = [(structure.source, structure.id) for _, structure in batch]
+        existing = {(o.source, o.source_id): o for o in Organisation.objects.filter(_key_filter(keys))}
+        sirets = {structure.siret for _, structure in batch if structure.siret}
+        holders = dict(Organisation.objects.filter(siret__in=sirets).values_list("siret", "pk"))
+        to_create, to_update, renamed = [], [], []
+        for _, structure in batch:
+            key = (structure.source, structure.id)
+            organisation = existing.get(key)
+            values = {
+                "name": _cut(structure.nom, 255),
+                "siret": structure.siret or "",
+                "website": _url(structure.site_web, "site web", structure.id, report),
+            }
+            holder = holders.get(values["siret"])
+            if values["siret"] and holder is not None and holder != getattr(organisation, "pk", None):
+                report.warnings.append(
+                    f"{structure.id} : SIRET {values['siret']} déjà porté par une autre organisation, non repris."
+                )
+                values["siret"] = organisation.siret if organisation else ""
+            if values["siret"]:
+                holders[values["siret"]] = getattr(organisation, "pk", key)
+            if organisation is None:
+                to_create.append(
+                    Organisation(
+                        source=structure.source, source_id=structure.id, legal_kind=LegalKind.OTHER, **values
+                    )
+                )
+                report.structures["created"] += 1
+            elif any(getattr(organisation, name) != value for name, value in values.items()):
+                if organisation.name != values["name"]:
+                    renamed.append(organisation.pk)
+                for name, value in values.items():
+                    setattr(organisation, name, value)
+                to_update.append(organisation)
+                report.structures["updated"] += 1
+            else:
+                report.structures["unchanged"] += 1
+        Organisation.objects.bulk_create(to_create)
+        if to_update:
+            Organisation.objects.bulk_update(to_update, ORGANISATION_FIELDS)
+        if renamed:  # the organisation's name is in its services' search text
+            search_index.index_services(
+                Service.objects.filter(organisation_id__in=renamed).values_list("pk", flat=True)
+            )
+
+
+# --- Services ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Referentials:
+    """{schema field: {code: pk}} and the national pks each relation owns, loaded once per import."""
+
+    codes: dict
+    national: dict
+
+    @classmethod
+    def load(cls):
+        codes, national = {}, {}
+        for relation, model, schema_field in SERVICE_RELATIONS:
+            rows = list(model.objects.values_list("code", "pk", "is_national"))
+            codes[schema_field] = {code: pk for code, pk, _ in rows}
+            national[relation] = {pk for _, pk, is_national in rows if is_national}
+        return cls(codes, national)
+
+
+def _codes(value):
+    if value is None:
+        return []
+    values = [value] if isinstance(value, str) else value
+    return sorted(str(getattr(code, "value", code)) for code in values)
+
+
+def _place(service, communes, postcodes):
+    """(commune pk, latitude, longitude): the commune by INSEE code, else by postcode; the record's
+    coordinates when both are given and valid, else the commune's."""
+    commune = communes.get(service.code_insee)
+    if commune is None and service.code_postal:
+        candidates = postcodes.get(service.code_postal, [])
+        wanted = normalize(service.commune or "")
+        named = [c for c in candidates if c[3] == wanted]
+        # Several communes share a postcode: the one named by the record, else the most populated.
+        commune = (named or sorted(candidates, key=lambda c: -(c[4] or 0)) or [None])[0]
+    latitude, longitude = service.latitude, service.longitude
+    if latitude is None or longitude is None or not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        latitude, longitude = (commune[1], commune[2]) if commune else (None, None)
+    return (commune[0] if commune else None), latitude, longitude
+
+
+def _referral(service):
+    modes = set(_codes(service.modes_mobilisation))
+    mode = next((ours for code, ours in REFERRAL_MODES if code in modes), None)
+    if mode is None:
+        mode = ReferralMode.FORM if service.lien_mobilisation else ReferralMode.PHONE
+    parts = [
+        _text(service.mobilisation_precisions),
+        f"Conditions d'accès : {_text(service.conditions_acces)}" if service.conditions_acces else "",
+        f"Frais : {_text(service.frais_precisions)}" if service.frais_precisions else "",
+        f"Contact : {_text(service.contact_nom_prenom)}" if service.contact_nom_prenom else "",
+    ]
+    return mode, "\n\n".join(part for part in parts if part)
+
+
+def _service_values(service, organisation_pk, place, report):
+    commune_pk, latitude, longitude = place
+    address = ", ".join(_text(part) for part in (service.adresse, service.complement_adresse) if part)
+    mode, details = _referral(service)
+    return {
+        "organisation_id": organisation_pk,
+        "name": _cut(service.nom, 255),
+        "description": _text(service.description),
+        "commune_id": commune_pk,
+        "address": _cut(address, 255),
+        "postcode": service.code_postal or "",
+        "latitude": latitude,
+        "longitude": longitude,
+        "opening_hours": _text(service.horaires_accueil),
+        "phone": _phone(service.telephone),
+        "email": service.courriel or "",
+        "website": _url(service.lien_mobilisation, "lien de mobilisation", service.id, report),
+        "referral_mode": mode,
+        "referral_details": details,
+        "verified_on": service.date_maj,
+        "is_active": True,
+    }
+
+
+def _import_services(batch, report, refs, rejected_structures):
+    """One transaction: create or update the services of ``batch`` [(path, Service)]."""
+    with transaction.atomic():
+        keys = [(service.source, service.id) for _, service in batch]
+        existing = {(s.source, s.source_id): s for s in Service.objects.filter(_key_filter(keys))}
+        current = defaultdict(lambda: defaultdict(set))  # relation → service pk → national pks
+        if existing:
+            existing_pks = [service.pk for service in existing.values()]
+            for relation, _, _ in SERVICE_RELATIONS:
+                through, source_column, target_column = _through(relation)
+                rows = through.objects.filter(**{f"{source_column}__in": existing_pks}).values_list(
+                    source_column, target_column
+                )
+                for service_pk, target_pk in rows:
+                    if target_pk in refs.national[relation]:
+                        current[relation][service_pk].add(target_pk)
+        structure_keys = {(service.source, service.structure_id) for _, service in batch}
+        organisations = {
+            (source, source_id): pk
+            for source, source_id, pk in Organisation.objects.filter(_key_filter(structure_keys)).values_list(
+                "source", "source_id", "pk"
+            )
+        }
+        insee_codes = {service.code_insee for _, service in batch if service.code_insee}
+        communes = {
+            row[0]: row
+            for row in Commune.objects.filter(insee_code__in=insee_codes).values_list(
+                "insee_code", "latitude", "longitude", "search_name", "population"
+            )
+        }
+        postcodes = defaultdict(list)
+        wanted_postcodes = {service.code_postal for _, service in batch if service.code_postal}
+        for code, *commune in Postcode.objects.filter(code__in=wanted_postcodes).values_list(
+            "code",
+            "commune_id",
+            "commune__latitude",
+            "commune__longitude",
+            "commune__search_name",
+            "commune__population",
+        ):
+            postcodes[code].append(tuple(commune))
+
+        to_create, to_update, relations = [], [], []  # relations: (Service, {relation: pks}, replace)
+        for path, service in batch:
+            structure_key = (service.source, service.structure_id)
+            organisation_pk = organisations.get(structure_key)
+            if organisation_pk is None:
+                reason = (
+                    f"sa structure « {service.structure_id} » a été rejetée"
+                    if structure_key in rejected_structures
+                    else f"structure « {service.structure_id} » inconnue (absente des fichiers et de l'annuaire)"
+                )
+                report.reject("service", service.id, reason, path)
+                continue
+            wanted, unknown = {}, []
+            for relation, _, schema_field in SERVICE_RELATIONS:
+                pks = set()
+                for code in _codes(getattr(service, schema_field)):
+                    pk = refs.codes[schema_field].get(code)
+                    if pk is None:
+                        unknown.append(f"{schema_field} : code « {code} » absent des référentiels de Réseau")
+                    else:
+                        pks.add(pk)
+                wanted[relation] = pks
+            if unknown:
+                report.reject(
+                    "service", service.id, " ; ".join(unknown) + " (lancez load_referentials)", path
+                )
+                continue
+            values = _service_values(service, organisation_pk, _place(service, communes, postcodes), report)
+            row = existing.get((service.source, service.id))
+            if row is None:
+                row = Service(source=service.source, source_id=service.id, **values)
+                to_create.append(row)
+                relations.append((row, wanted, False))
+                report.services["created"] += 1
+                continue
+            changed_fields = any(getattr(row, name) != value for name, value in values.items())
+            changed_relations = {
+                relation: pks for relation, pks in wanted.items() if current[relation][row.pk] != pks
+            }
+            if changed_fields:
+                for name, value in values.items():
+                    setattr(row, name, value)
+                to_update.append(row)
+            if changed_relations:
+                relations.append((row, changed_relations, True))
+            report.services["updated" if changed_fields or changed_relations else "unchanged"] += 1
+
+        Service.objects.bulk_create(to_create)
+        if to_update:
+            Service.objects.bulk_update(to_update, SERVICE_FIELDS)
+        _write_relations(relations, refs)
+        search_index.index_services(
+            [row.pk for row in to_create + to_update] + [r.pk for r, _, _ in relations]
+        )
+
+
+def _through(relation):
+    field = Service._meta.get_field(relation)
+    return field.remote_field.through, field.m2m_field_name(), field.m2m_reverse_field_name()
+
+
+def _write_relations(relations, refs):
+    """Replace the national rows of each relation that changed; local rows stay. Two queries a relation."""
+    for relation, _, _ in SERVICE_RELATIONS:
+        through, source_column, target_column = _through(relation)
+        replaced = [row.pk for row, wanted, replace in relations if replace and relation in wanted]
+        if replaced:
+            through.objects.filter(
+                **{f"{source_column}__in": replaced, f"{target_column}__in": refs.national[relation]}
+            ).delete()
+        rows = [
+            through(**{f"{source_column}_id": row.pk, f"{target_column}_id": pk})
+            for row, wanted, _ in relations
+            for pk in sorted(wanted.get(relation, ()))
+        ]
+        if rows:
+            through.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def _deactivate_missing(source, seen, report, batch_size):
+    """Deactivate (never delete) the active services of ``source`` whose key was not in the files."""
+    if not any(key_source == source for key_source, _ in seen):
+        report.warnings.append(
+            f"Aucun service de la source « {source} » dans les fichiers : aucun service n'a été désactivé."
+        )
+        return
+    missing = [
+        pk
+        for pk, source_id in Service.objects.filter(source=source, is_active=True)
+        .values_list("pk", "source_id")
+        .iterator(chunk_size=5000)
+        if (source, source_id) not in seen
+    ]
+    for start in range(0, len(missing), batch_size):
+        with transaction.atomic():
+            report.services["deactivated"] += Service.objects.filter(
+                pk__in=missing[start : start + batch_size]
+            ).update(is_active=False)
+
+
+def _write_batch(write, batch, report, kind, *args):
+    """Write a batch in its transaction; if the database refuses it, retry its records one by one so
+    that only the refused ones are rejected (counts restored first: nothing of the failed try is kept)."""
+    snapshot = (report.structures.copy(), report.services.copy(), len(report.rejections))
+    try:
+        write(batch, report, *args)
+    except DatabaseError as error:
+        report.structures, report.services = snapshot[0], snapshot[1]
+        del report.rejections[snapshot[2] :]
+        if len(batch) == 1:
+            path, record = batch[0]
+            message = _shown(str(error).splitlines()[0] if str(error) else type(error).__name__, 200)
+            report.reject(kind, record.id, f"refusé par la base de données ({message})", path)
+            return
+        for item in batch:
+            _write_batch(write, [item], report, kind, *args)
+
+
+# --- Entry point -------------------------------------------------------------------------------
+
+
+def import_data_inclusion(
+    paths,
+    *,
+    deactivate_missing: str | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> ImportReport:
+    """Import the structures and services of ``paths`` (see the module docstring).
+
+    Raises DataInclusionFileError, before writing anything, when a file cannot be read as JSON.
+    """
+    paths = [Path(path) for path in paths]
+    counts = check_files(paths, progress)
+    report = ImportReport(dry_run=dry_run)
+    for path, count in counts.items():
+        if not count:
+            report.warnings.append(
+                f"{path} : aucun enregistrement trouvé (une liste d'enregistrements ou une page "
+                '{"items": [...]} est attendue).'
+            )
+    with search_index_paused():  # bulk writes: the index is fed once per batch
+        if dry_run:
+            with transaction.atomic():
+                _run(paths, report, deactivate_missing, progress, batch_size)
+                transaction.set_rollback(True)
+        else:
+            _run(paths, report, deactivate_missing, progress, batch_size)
+    return report
+
+
+def _run(paths, report, deactivate_missing, progress, batch_size):
+    from data_inclusion.schema import v1 as schema
+
+    # Structures first (pass 1), services second (pass 2): a service may precede its structure.
+    seen_structures, rejected_structures, batch = set(), set(), []
+    for path in paths:
+        for record in _records(path, progress, "structures"):
+            if isinstance(record, dict) and _is_service(record):
+                continue
+            structure = _validate(
+                schema.Structure,
+                _clean_siret(record) if isinstance(record, dict) else record,
+                path,
+                "structure",
+                report,
+            )
+            if structure is None:
+                if isinstance(record, dict) and record.get("source") and record.get("id"):
+                    rejected_structures.add((str(record["source"]), str(record["id"])))
+                continue
+            key = (structure.source, structure.id)
+            if key in seen_structures:
+                report.reject("structure", structure.id, "identifiant en double dans les fichiers", path)
+                continue
+            seen_structures.add(key)
+            batch.append((path, structure))
+            if len(batch) >= batch_size:
+                _write_batch(_import_structures, batch, report, "structure")
+                batch = []
+    if batch:
+        _write_batch(_import_structures, batch, report, "structure")
+    del seen_structures
+
+    refs = _Referentials.load()
+    seen_services, batch = set(), []
+    for path in paths:
+        for record in _records(path, progress, "services"):
+            if not (isinstance(record, dict) and _is_service(record)):
+                continue
+            if record.get("source") and record.get("id"):
+                # Present in the file, even when rejected below: not "missing" for --deactivate-missing.
+                key = (str(record["source"]), str(record["id"]))
+                if key in seen_services:
+                    report.reject("service", key[1], "identifiant en double dans les fichiers", path)
+                    continue
+                seen_services.add(key)
+            service = _validate(schema.Service, record, path, "service", report)
+            if service is None:
+                continue
+            batch.append((path, service))
+            if len(batch) >= batch_size:
+                _write_batch(_import_services, batch, report, "service", refs, rejected_structures)
+                batch = []
+    if batch:
+        _write_batch(_import_services, batch, report, "service", refs, rejected_structures)
+    if deactivate_missing:
+        _deactivate_missing(deactivate_missing, seen_services, report, batch_size)
+
+
+# --- Export ------------------------------------------------------------------------------------
+
+EXPORT_SOURCE = "reseau"
+SCHEMA_NAME_MAX = 150
+SCHEMA_TEXT_MAX = 10_000
+# Our referral mode → the schema's modes de mobilisation.
+MOBILISATION = {
+    ReferralMode.FORM: "utiliser-lien-mobilisation",
+    ReferralMode.EMAIL: "envoyer-un-courriel",
+    ReferralMode.PHONE: "telephoner",
+    ReferralMode.WALK_IN: "se-presenter",
+}
+
+
+@dataclass
+class ExportReport:
+    structures: int = 0
+    services: int = 0
+    skipped: list[str] = field(default_factory=list)  # records left out, with the French reason
+    dropped: Counter = field(default_factory=Counter)  # (kind, field) → values the schema refused
+
+    def summary(self) -> list[str]:
+        lines = [f"{self.structures} structure(s) et {self.services} service(s) exporté(s)."]
+        lines += [f"Écarté : {reason}" for reason in self.skipped]
+        lines += [
+            f"Remarque : {count} {kind}(s) exporté(s) sans « {name} », valeur refusée par le schéma."
+            for (kind, name), count in sorted(self.dropped.items())
+        ]
+        return lines
+
+
+def _export_id(pk):
+    """Our id in the schema's form: the producer, then our primary key ("reseau--42")."""
+    return f"{EXPORT_SOURCE}--{pk}"
+
+
+def _export_date(value, fallback):
+    day = value or fallback
+    return min(max(day, datetime.date(2000, 1, 1)), datetime.date.today())
+
+
+def _schema_text(value, minimum=0):
+    text = _text(value)
+    if len(text) < max(minimum, 1):
+        return None
+    return text if len(text) <= SCHEMA_TEXT_MAX else text[: SCHEMA_TEXT_MAX - 1] + "…"
+
+
+def _structure_record(organisation):
+    return {
+        "source": EXPORT_SOURCE,
+        "id": _export_id(organisation.pk),
+        "nom": _cut(organisation.name, SCHEMA_NAME_MAX),
+        "date_maj": _export_date(organisation.updated_at.date(), None).isoformat(),
+        "siret": organisation.siret or None,
+        "site_web": organisation.website or None,
+    }
+
+
+def _national_codes(rows):
+    return sorted(row.code for row in rows if row.is_national)
+
+
+def _service_record(service):
+    publics = _national_codes(service.publics.all())
+    if "tous-publics" in publics and len(publics) > 1:
+        publics.remove("tous-publics")  # the schema forbids it with other publics
+    fees = _national_codes(service.fees.all())
+    types = _national_codes(service.service_types.all())
+    description = _schema_text(service.description, 5) or (
+        f"Service « {service.name} » de {service.organisation.name}."
+    )
+    commune = service.commune
+    return {
+        "source": EXPORT_SOURCE,
+        "structure_id": _export_id(service.organisation_id),
+        "id": _export_id(service.pk),
+        "nom": _cut(service.name, SCHEMA_NAME_MAX),
+        "description": _schema_text(description),
+        "date_maj": _export_date(service.verified_on, service.updated_at.date()).isoformat(),
+        "type": types[0] if types else None,
+        "thematiques": sorted(d.code for d in service.domains.all() if d.is_national and d.parent_id) or None,
+        "frais": ("payant" if "payant" in fees else fees[0]) if fees else None,
+        "publics": publics or None,
+        "modes_accueil": _national_codes(service.access_modes.all()) or None,
+        "code_postal": service.postcode or None,
+        "code_insee": service.commune_id,
+        "commune": commune.name if commune else None,
+        "adresse": service.address or None,
+        "latitude": service.latitude,
+        "longitude": service.longitude,
+        "telephone": service.phone or None,
+        "courriel": service.email or None,
+        "lien_mobilisation": service.website or None,
+        "modes_mobilisation": [MOBILISATION[service.referral_mode]],
+        "mobilisable_par": ["professionnels"],
+        "mobilisation_precisions": _schema_text(service.referral_details),
+        "horaires_accueil": service.opening_hours or None,
+        "zone_eligibilite": sorted(c.pk for c in service.intervention_communes.all()) or None,
+    }
+
+
+def _checked(model, record, kind, report):
+    """``record`` without its None values, validated by the schema's model; optional values the model
+    refuses are left out (and counted); None when a required one is refused (reported)."""
+    from pydantic import ValidationError
+
+    record = {name: value for name, value in record.items() if value is not None}
+    required = {name for name, info in model.model_fields.items() if info.is_required()}
+    for _ in range(2):
+        try:
+            model.model_validate(record)
+            return record
+        except ValidationError as error:
+            refused = {str(item["loc"][0]) for item in error.errors() if item["loc"]}
+            if refused & required or not refused:
+                report.skipped.append(f"{kind} {record.get('id')} : {french_errors(error)}")
+                return None
+            for name in refused:
+                report.dropped[(kind, name)] += 1
+                record.pop(name, None)
+    return None
+
+
+class _JsonListWriter:
+    """Writes a JSON list one record per line into ``path``, through a temporary file renamed at the end:
+    a reader never sees half a file."""
+
+    def __init__(self, path):
+        self.path, self.temporary = path, path.with_name(f".{path.name}.tmp")
+        self.handle, self.count = self.temporary.open("w", encoding="utf-8"), 0
+
+    def write(self, record):
+        self.handle.write(("[\n" if self.count == 0 else ",\n") + json.dumps(record, ensure_ascii=False))
+        self.count += 1
+
+    def close(self):
+        self.handle.write("[]\n" if self.count == 0 else "\n]\n")
+        self.handle.close()
+        self.temporary.replace(self.path)
+
+    def abort(self):
+        self.handle.close()
+        self.temporary.unlink(missing_ok=True)
+
+
+def export_data_inclusion(directory) -> ExportReport:
+    """Write ``structures.json`` and ``services.json`` (schema v1, source ``reseau``) into ``directory``.
+
+    What is exported: the services typed in Réseau (no data·inclusion key: imported ones belong to their
+    source) that are active, and their organisations plus every organisation typed in Réseau. Ids are
+    ours (``reseau--<pk>``). Each record is validated by the schema's models before it is written.
+    Streamed in chunks (prefetching per chunk): memory does not grow with the directory.
+    """
+    from data_inclusion.schema import v1 as schema
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    report = ExportReport()
+    services = Service.objects.filter(source="", is_active=True)
+    organisations = Organisation.objects.filter(Q(source="") | Q(pk__in=services.values("organisation_id")))
+    writers = []
+    try:
+        writer = _JsonListWriter(directory / "structures.json")
+        writers.append(writer)
+        exported = set()  # organisations written: a service needs its structure in the file
+        for organisation in organisations.order_by("pk").iterator(chunk_size=2000):
+            record = _checked(schema.Structure, _structure_record(organisation), "structure", report)
+            if record:
+                writer.write(record)
+                exported.add(organisation.pk)
+        report.structures = writer.count
+        writer = _JsonListWriter(directory / "services.json")
+        writers.append(writer)
+        rows = (
+            services.select_related("organisation", "commune")
+            .prefetch_related(
+                "domains", "publics", "fees", "service_types", "access_modes", "intervention_communes"
+            )
+            .order_by("pk")
+        )
+        for service in rows.iterator(chunk_size=2000):
+            if service.organisation_id not in exported:
+                report.skipped.append(
+                    f"service {_export_id(service.pk)} : sa structure {_export_id(service.organisation_id)} "
+                    "a été écartée"
+                )
+                continue
+            record = _checked(schema.Service, _service_record(service), "service", report)
+            if record:
+                writer.write(record)
+        report.services = writer.count
+    except BaseException:
+        for writer in writers:
+            writer.abort()
+        raise
+    for writer in writers:
+        writer.close()
+    return report
