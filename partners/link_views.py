@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from reseau.links.models import LinkPurpose
-from reseau.links.services import link_check, link_touch, too_many_requests
+from reseau.links.services import link_check, link_open, link_touch, too_many_requests
 
 from .forms import LISTING_CONFIRMED, LISTING_SAVED, ListingForm
 from .services import listing_link_send, listing_update, listing_verify
@@ -22,16 +22,16 @@ RATE_SCOPE = "service-listing-link"
 
 
 def _open(request, token):
-    """(LinkCheck, error response): the link's state, or the page to show instead of the listing."""
-    limited = too_many_requests(request, RATE_SCOPE)
-    if limited is not None:
-        return None, limited
-    check = link_check(token, purpose=LinkPurpose.SERVICE_LISTING, related=("service__organisation",))
-    if check.state == "unknown":
-        return None, render(request, "partners/listing_link_unknown.html", status=404)
-    if check.state == "expired":
-        return None, render(request, "partners/listing_link_expired.html", {"token": token}, status=410)
-    return check, None
+    """(LinkCheck, None), or (None, the page to show instead of the listing)."""
+    return link_open(
+        request,
+        token,
+        purpose=LinkPurpose.SERVICE_LISTING,
+        scope=RATE_SCOPE,
+        unknown_template="partners/listing_link_unknown.html",
+        expired_template="partners/listing_link_expired.html",
+        related=("service__organisation",),
+    )
 
 
 @login_not_required

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_fsm import ConcurrentTransition, can_proceed
 
 from reseau.links.models import LinkPurpose
-from reseau.links.services import link_check, link_touch, too_many_requests
+from reseau.links.services import link_check, link_open, link_touch, too_many_requests
 
 from .forms import CommentForm, RefusalForm
 from .notifications import notify_receiver, notify_sender
@@ -39,19 +39,17 @@ LINK_ACTIONS = {
 
 
 def _open(request, token):
-    """(LinkCheck, error response): the link's state, or the page to show instead of the referral."""
-    limited = too_many_requests(request, RATE_SCOPE)
-    if limited is not None:
-        return None, limited
-    check = link_check(token, purpose=LinkPurpose.REFERRAL_ANSWER, related=REFERRAL_RELATED)
-    if check.state == "unknown":
-        return None, render(request, "referrals/link_unknown.html", status=404)
-    if check.state == "expired":
-        can_renew = check.link.referral.is_awaiting_answer
-        return None, render(
-            request, "referrals/link_expired.html", {"token": token, "can_renew": can_renew}, status=410
-        )
-    return check, None
+    """(LinkCheck, None), or (None, the page to show instead of the referral)."""
+    return link_open(
+        request,
+        token,
+        purpose=LinkPurpose.REFERRAL_ANSWER,
+        scope=RATE_SCOPE,
+        unknown_template="referrals/link_unknown.html",
+        expired_template="referrals/link_expired.html",
+        related=REFERRAL_RELATED,
+        expired_context=lambda link: {"can_renew": link.referral.is_awaiting_answer},
+    )
 
 
 def _page(request, check, token, *, status=200, **extra):

@@ -116,3 +116,22 @@ def links_prune(*, now=None, keep_days=30):
     now = now or timezone.now()
     links = AccessLink.objects.filter(expires_at__lt=now - datetime.timedelta(days=keep_days)).delete()[0]
     return {"links": links, "counters": rate_counters_prune(before=now - datetime.timedelta(days=1))}
+
+
+def link_open(
+    request, token, *, purpose, scope, unknown_template, expired_template, related=(), expired_context=None
+):
+    """What a public link page opens: ``(LinkCheck, None)`` for a valid link, else ``(None, response)``
+    with the French page to show instead — 429 (too many requests from this client), 404 (unknown,
+    tampered or another purpose's token) or 410 (expired; ``expired_context(link)`` adds to its context).
+    """
+    limited = too_many_requests(request, scope)
+    if limited is not None:
+        return None, limited
+    check = link_check(token, purpose=purpose, related=related)
+    if check.state == "unknown":
+        return None, render(request, unknown_template, status=404)
+    if check.state == "expired":
+        context = {"token": token, **(expired_context(check.link) if expired_context else {})}
+        return None, render(request, expired_template, context, status=410)
+    return check, None
