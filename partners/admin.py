@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from rules.contrib.admin import ObjectPermissionsModelAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
+from .enums import ErrorReportStatus
 from .fields import IdChoiceField, IdMultipleChoiceField, parse_id
 from .models import (
     AccessMode,
@@ -22,7 +23,6 @@ from .models import (
     ConventionMembership,
     Domain,
     ErrorReport,
-    ErrorReportStatus,
     Fee,
     Language,
     Network,

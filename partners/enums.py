@@ -36,3 +36,19 @@ class ConventionStatus(models.TextChoices):
 class MembershipRole(models.TextChoices):
     PILOT = "pilot", "Pilote"
     MEMBER = "member", "Membre"
+
+
+class ErrorReportCategory(models.TextChoices):
+    CONTACT = "contact", "Coordonnées (téléphone, courriel, site)"
+    OPENING_HOURS = "opening_hours", "Horaires d'ouverture"
+    ADDRESS = "address", "Adresse ou lieu d'accueil"
+    CAPACITY = "capacity", "Disponibilité (places, liste d'attente)"
+    DESCRIPTION = "description", "Description, thématiques ou publics"
+    HOW_TO_REFER = "how_to_refer", "Comment orienter"
+    CLOSED = "closed", "Le service n'existe plus"
+    OTHER = "other", "Autre"
+
+
+class ErrorReportStatus(models.TextChoices):
+    OPEN = "open", "Ouvert"
+    CLOSED = "closed", "Clos"

@@ -1,7 +1,7 @@
 from django import forms
 
-from .enums import CapacityStatus
-from .models import ERROR_REPORT_TEXT_MAX_LENGTH, ErrorReportCategory
+from .enums import CapacityStatus, ErrorReportCategory
+from .models import ERROR_REPORT_TEXT_MAX_LENGTH
 
 NO_PERSONAL_DATA = (
     "N'inscrivez aucune donnée identifiante : ni nom, ni prénom, ni date de naissance, ni adresse, "

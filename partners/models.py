@@ -10,7 +10,15 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from .enums import CapacityStatus, ConventionStatus, LegalKind, MembershipRole, ReferralMode
+from .enums import (
+    CapacityStatus,
+    ConventionStatus,
+    ErrorReportCategory,
+    ErrorReportStatus,
+    LegalKind,
+    MembershipRole,
+    ReferralMode,
+)
 from .text import normalize
 
 
@@ -732,22 +740,6 @@ class ListingReminder(models.Model):
 
     def __str__(self):
         return f"{self.service_id} · {self.sent_on}"
-
-
-class ErrorReportCategory(models.TextChoices):
-    CONTACT = "contact", "Coordonnées (téléphone, courriel, site)"
-    OPENING_HOURS = "opening_hours", "Horaires d'ouverture"
-    ADDRESS = "address", "Adresse ou lieu d'accueil"
-    CAPACITY = "capacity", "Disponibilité (places, liste d'attente)"
-    DESCRIPTION = "description", "Description, thématiques ou publics"
-    HOW_TO_REFER = "how_to_refer", "Comment orienter"
-    CLOSED = "closed", "Le service n'existe plus"
-    OTHER = "other", "Autre"
-
-
-class ErrorReportStatus(models.TextChoices):
-    OPEN = "open", "Ouvert"
-    CLOSED = "closed", "Clos"
 
 
 class ErrorReportQuerySet(models.QuerySet):

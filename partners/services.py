@@ -9,9 +9,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from .enums import ErrorReportStatus
 from .models import (
     ErrorReport,
-    ErrorReportStatus,
     ListingReminder,
     Service,
     network_coordinator_addresses,

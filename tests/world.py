@@ -18,8 +18,8 @@ from django.db import connection, transaction
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from partners.enums import MembershipRole
-from partners.models import ErrorReport, ErrorReportCategory
+from partners.enums import ErrorReportCategory, MembershipRole
+from partners.models import ErrorReport
 from reseau.links.models import LinkPurpose
 from reseau.links.services import link_create
 from tests.factories import (

@@ -9,7 +9,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from partners.models import ErrorReport, ErrorReportStatus
+from partners.enums import ErrorReportStatus
+from partners.models import ErrorReport
 from reseau.mail.models import OutgoingMail
 from tests.factories import (
     ConventionFactory,
