@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from reseau.links.models import LinkPurpose
-from reseau.links.services import link_check, link_open, link_touch, too_many_requests
+from reseau.links.services import link_open, link_touch
 
 from .forms import LISTING_CONFIRMED, LISTING_SAVED, ListingForm
 from .services import listing_link_send, listing_update, listing_verify
@@ -82,11 +82,15 @@ def listing_link_confirm(request, token):
 @require_POST
 def listing_link_renew(request, token):
     """A fresh link e-mailed to the address the link was sent to (never shown on screen)."""
-    limited = too_many_requests(request, RATE_SCOPE)
-    if limited is not None:
-        return limited
-    check = link_check(token, purpose=LinkPurpose.SERVICE_LISTING)
-    if check.link is None:
-        return render(request, "partners/listing_link_unknown.html", status=404)
+    check, refused = link_open(
+        request,
+        token,
+        purpose=LinkPurpose.SERVICE_LISTING,
+        scope=RATE_SCOPE,
+        unknown_template="partners/listing_link_unknown.html",
+        accept_expired=True,
+    )
+    if refused is not None:
+        return refused
     listing_link_send(service=check.link.service, email=check.link.email, event="renewed")
     return render(request, "partners/listing_link_renewed.html")

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_fsm import ConcurrentTransition, can_proceed
 
 from reseau.links.models import LinkPurpose
-from reseau.links.services import link_check, link_open, link_touch, too_many_requests
+from reseau.links.services import link_check, link_open, link_touch
 
 from .forms import CommentForm, RefusalForm
 from .notifications import notify_receiver, notify_sender
@@ -139,12 +139,16 @@ def answer_link_action(request, token, action):
 @require_POST
 def answer_link_renew(request, token):
     """An expired link: send a fresh one to the same address (never shown on screen)."""
-    limited = too_many_requests(request, RATE_SCOPE)
-    if limited is not None:
-        return limited
-    check = link_check(token, purpose=LinkPurpose.REFERRAL_ANSWER)
-    if check.link is None:
-        return render(request, "referrals/link_unknown.html", status=404)
+    check, refused = link_open(
+        request,
+        token,
+        purpose=LinkPurpose.REFERRAL_ANSWER,
+        scope=RATE_SCOPE,
+        unknown_template="referrals/link_unknown.html",
+        accept_expired=True,
+    )
+    if refused is not None:
+        return refused
     referral = check.link.referral
     if not referral.is_awaiting_answer:
         return render(

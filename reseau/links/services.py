@@ -119,11 +119,21 @@ def links_prune(*, now=None, keep_days=30):
 
 
 def link_open(
-    request, token, *, purpose, scope, unknown_template, expired_template, related=(), expired_context=None
+    request,
+    token,
+    *,
+    purpose,
+    scope,
+    unknown_template,
+    expired_template=None,
+    related=(),
+    expired_context=None,
+    accept_expired=False,
 ):
     """What a public link page opens: ``(LinkCheck, None)`` for a valid link, else ``(None, response)``
     with the French page to show instead — 429 (too many requests from this client), 404 (unknown,
     tampered or another purpose's token) or 410 (expired; ``expired_context(link)`` adds to its context).
+    ``accept_expired``: an expired link is opened too (the "send me a fresh link" pages).
     """
     limited = too_many_requests(request, scope)
     if limited is not None:
@@ -131,7 +141,7 @@ def link_open(
     check = link_check(token, purpose=purpose, related=related)
     if check.state == "unknown":
         return None, render(request, unknown_template, status=404)
-    if check.state == "expired":
+    if check.state == "expired" and not accept_expired:
         context = {"token": token, **(expired_context(check.link) if expired_context else {})}
         return None, render(request, expired_template, context, status=410)
     return check, None
