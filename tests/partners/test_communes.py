@@ -1,7 +1,6 @@
 import csv
 import gzip
 import io
-import time
 
 import pytest
 from django.core.management import call_command
@@ -186,9 +185,7 @@ def test_vendored_file_is_small_complete_and_plausible():
 
 
 def test_vendored_file_loads_with_known_communes():
-    start = time.perf_counter()
     counts = load_communes()
-    elapsed = time.perf_counter() - start
 
     assert counts["created"] == counts["communes"] > 34_000
     rennes = Commune.objects.get(pk="35238")
@@ -201,4 +198,3 @@ def test_vendored_file_loads_with_known_communes():
     assert Commune.objects.get(pk="2A004").name == "Ajaccio"
     assert Commune.objects.get(pk="97105").longitude < -61  # Basse-Terre, Guadeloupe
     assert set(Commune.objects.matching_place("saint etienne").values_list("pk", flat=True)) == {"42218"}
-    assert elapsed < 30, f"loading the communes took {elapsed:.1f} s"
