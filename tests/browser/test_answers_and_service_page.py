@@ -88,7 +88,7 @@ def test_service_page_contact_first_refer_from_it_and_print(
 ):
     worker = UserFactory(worker=True)
     CaseFactory(service=worker.service, reference="S-POUR-ESCALE")
-    ServiceFactory(
+    service = ServiceFactory(
         name="CHRS L'Escale",
         phone="02 99 12 34 56",
         email="accueil@escale.fr",
@@ -120,7 +120,9 @@ def test_service_page_contact_first_refer_from_it_and_print(
     contact_top = page.get_by_role("heading", name="Contacter le service").bounding_box()["y"]
     title_top = page.get_by_role("heading", level=1).bounding_box()["y"]
     assert contact_top < title_top
+    expect(page.locator(".contact__name")).to_have_text("CHRS L'Escale — " + service.organisation.name)
     page.emulate_media(media="screen")
+    expect(page.locator(".contact__name")).to_be_hidden()
 
     # Refer from here: the usual review step opens with this service.
     page.get_by_role("button", name="Orienter la situation S-POUR-ESCALE").click()
@@ -163,3 +165,20 @@ def test_the_search_live_region_announces_the_count_not_the_cards(page, login):
     expect(live).to_have_count(1)
     expect(live).to_have_text("3 services trouvés")
     expect(page.locator("#resultats")).not_to_have_attribute("aria-live", re.compile(".*"))
+
+
+def test_keyboard_only_from_the_service_page_to_the_referral_review(page, login):
+    worker = UserFactory(worker=True)
+    CaseFactory(service=worker.service, reference="S-CLAVIER")
+    service = ServiceFactory(name="Point conseil budget", phone="02 99 00 00 00", domains=[DomainFactory()])
+    login(page, worker)
+    page.goto(reverse("partners:service_detail", args=[service.pk]))
+    target = page.get_by_role("button", name="Orienter la situation S-CLAVIER")
+    for _ in range(40):  # Tab through the page as a keyboard user does, until the button has the focus
+        page.keyboard.press("Tab")
+        if target.evaluate("element => element === document.activeElement"):
+            break
+    expect(target).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/situations/\d+/orienter/"))
+    expect(page.get_by_text("Point conseil budget").first).to_be_visible()
