@@ -383,7 +383,7 @@ CATALOGUE = [
                 modes=(REMOTE,),
                 referral=(PHONE,),
                 phone="115",
-                hours="7 jours sur 7, 24 h sur 24.",
+                hours="24/7",
                 radius=80,
             ),
             S(
@@ -1929,13 +1929,15 @@ STREETS = [
     "rue de Fougères",
 ]
 
+# In OpenStreetMap's opening_hours format, as data·inclusion publishes them (shown in French with "open now"
+# by partners.opening_hours); the last one is free text, as a service may type it: shown as typed.
 OPENING_HOURS = [
-    "Du lundi au vendredi de 9 h à 12 h 30 et de 13 h 30 à 17 h.",
-    "Lundi, mardi, jeudi et vendredi de 9 h à 12 h ; l'après-midi sur rendez-vous.",
-    "Mardi et jeudi de 14 h à 17 h 30.",
-    "Du lundi au vendredi de 8 h 30 à 12 h.",
-    "Mercredi de 9 h à 12 h et samedi de 10 h à 12 h.",
-    "Du lundi au samedi de 9 h à 17 h.",
+    "Mo-Fr 09:00-12:30,13:30-17:00; PH off",
+    'Mo,Tu,Th,Fr 09:00-12:00, Mo,Tu,Th,Fr 14:00-17:00 "sur rendez-vous"; PH off',
+    "Tu,Th 14:00-17:30; PH off",
+    "Mo-Fr 08:30-12:00; PH off",
+    "We 09:00-12:00; Sa 10:00-12:00",
+    "Mo-Sa 09:00-17:00; PH off",
     "Lundi de 13 h 30 à 17 h, du mardi au vendredi de 9 h à 17 h.",
 ]
 

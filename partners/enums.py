@@ -12,6 +12,18 @@ class LegalKind(models.TextChoices):
     OTHER = "other", "Autre"
 
 
+# The choice labels name the French and Belgian forms together for the admin; a page about one organisation
+# names only its own country's form (a French service is never called an "ASBL" or a "CPAS").
+LEGAL_KIND_LABELS_FR = {
+    LegalKind.ASSOCIATION: "Association",
+    LegalKind.SOCIAL_ACTION_CENTRE: "CCAS / CIAS",
+}
+LEGAL_KIND_LABELS_BE = {
+    LegalKind.ASSOCIATION: "ASBL",
+    LegalKind.SOCIAL_ACTION_CENTRE: "CPAS",
+}
+
+
 class CapacityStatus(models.TextChoices):
     OPEN = "open", "Places disponibles"
     WAITING_LIST = "waiting_list", "Liste d'attente"

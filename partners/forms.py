@@ -47,7 +47,10 @@ class ListingForm(forms.Form):
         required=False,
         max_length=OPENING_HOURS_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Par exemple : du lundi au vendredi, 9 h – 12 h et 14 h – 17 h.",
+        help_text=(
+            "Au format OpenStreetMap, la fiche affiche « Ouvert maintenant » ou « Ferme à 17 h » : "
+            "par exemple Mo-Fr 09:00-12:00,14:00-17:00; PH off. Un texte libre reste possible."
+        ),
     )
     description = forms.CharField(
         label="Description",

@@ -11,6 +11,8 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from .enums import (
+    LEGAL_KIND_LABELS_BE,
+    LEGAL_KIND_LABELS_FR,
     CapacityStatus,
     ConventionStatus,
     ErrorReportCategory,
@@ -331,6 +333,17 @@ class Organisation(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def is_belgian(self):
+        """Only a Belgian company number (BCE), no SIRET: the organisation is Belgian."""
+        return bool(self.bce_number) and not self.siret
+
+    @property
+    def legal_kind_label(self):
+        """The legal form in its own country's words (see LEGAL_KIND_LABELS_FR and _BE)."""
+        labels = LEGAL_KIND_LABELS_BE if self.is_belgian else LEGAL_KIND_LABELS_FR
+        return labels.get(self.legal_kind) or self.get_legal_kind_display()
 
 
 class ServiceQuerySet(models.QuerySet):

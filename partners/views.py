@@ -1,16 +1,22 @@
+from urllib.parse import quote, urlsplit
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from referrals.attention import attention_for
+from referrals.models import Case
 from reseau.links.services import rate_limit_exceeded, too_many_requests
 
 from .filters import DEFAULT_RADIUS_KM, ServiceSearchFilter
 from .forms import LISTING_CONFIRMED, LISTING_SAVED, ErrorReportForm, ListingForm
 from .models import Commune, Domain, Network, Service
+from .opening_hours import read_opening_hours
 from .partnerships import Partnerships
 from .search import SearchParams, search_services
 from .services import error_report_create, listing_link_send, listing_update, listing_verify
@@ -20,7 +26,8 @@ RESULTS_PER_PAGE = 20
 
 
 def home(request):
-    """The worker's starting point: their service, its conventions in force and its official partners."""
+    """The worker's starting point: what needs them (answers, referrals to answer, expiring ones), then
+    their service, its conventions in force and its official partners."""
     user = request.user
     own_service = None
     conventions, partners = [], []
@@ -36,7 +43,13 @@ def home(request):
     return render(
         request,
         "partners/home.html",
-        {"own_service": own_service, "conventions": conventions, "partners": partners, "networks": networks},
+        {
+            "own_service": own_service,
+            "attention": attention_for(request) if user.service_id else None,
+            "conventions": conventions,
+            "partners": partners,
+            "networks": networks,
+        },
     )
 
 
@@ -166,11 +179,47 @@ def service_detail(request, pk):
         pk=pk,
     )
     shared_conventions = Partnerships.for_request(request).conventions_with(service.pk)
+    open_cases = (
+        list(Case.objects.for_user(request.user).open().only("pk", "reference")[:OPEN_CASES_SHOWN])
+        if request.user.service_id
+        else []
+    )
     return render(
         request,
         "partners/service_detail.html",
-        {"service": service, "shared_conventions": shared_conventions, "is_stale": service.is_stale()},
+        {
+            "service": service,
+            "shared_conventions": shared_conventions,
+            "is_stale": service.is_stale(),
+            "hours": read_opening_hours(service.opening_hours),
+            "directions_url": _directions_url(service),
+            "open_cases": open_cases,
+            "results_url": _results_url(request),
+        },
     )
+
+
+# "Orienter vers ce service" lists the worker's most recent open cases (the case list has the others).
+OPEN_CASES_SHOWN = 20
+
+
+def _directions_url(service):
+    """Directions on OpenStreetMap: to the service's point, or else to its address as text."""
+    if service.latitude is not None and service.longitude is not None:
+        return f"https://www.openstreetmap.org/directions?to={service.latitude}%2C{service.longitude}"
+    if service.address and service.commune_id:
+        place = f"{service.address}, {service.postcode} {service.commune.name}"
+        return f"https://www.openstreetmap.org/search?query={quote(place)}"
+    return ""
+
+
+def _results_url(request):
+    """Back to the results the worker came from, search words and filters kept: the page that linked here
+    (Referer), only if it is our own search page; otherwise None."""
+    referer = urlsplit(request.headers.get("Referer", ""))
+    if referer.netloc not in ("", request.get_host()) or referer.path != reverse("partners:search"):
+        return None
+    return f"{referer.path}?{referer.query}" if referer.query else referer.path
 
 
 # --- A service keeps its own listing; anyone reports an error (issue 10) --------------------------

@@ -88,8 +88,25 @@ def _month_label(month):
     return date_format(month, "F Y")
 
 
+# French abbreviations that never collide (Django's "M" gives "jui" for both juin and juillet).
+_SHORT_MONTHS = (
+    "janv.",
+    "févr.",
+    "mars",
+    "avr.",
+    "mai",
+    "juin",
+    "juil.",
+    "août",
+    "sept.",
+    "oct.",
+    "nov.",
+    "déc.",
+)
+
+
 def _short_month(month):
-    return date_format(month, "M Y")
+    return f"{_SHORT_MONTHS[month.month - 1]} {month.year}"
 
 
 # --- The six pages: figures → tables and chart ------------------------------------------------------

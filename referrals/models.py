@@ -201,6 +201,15 @@ PENDING_STATUSES = [
 ]
 # Waiting for the receiver's answer: what a personal link may act on.
 AWAITING_ANSWER_STATUSES = [ReferralStatus.SENT, ReferralStatus.UNDER_REVIEW]
+# What the sender hears back: the receiver's answers, and the expiry of an unanswered referral.
+ANSWER_STATUSES = [
+    ReferralStatus.UNDER_REVIEW,
+    ReferralStatus.ACCEPTED,
+    ReferralStatus.REFUSED,
+    ReferralStatus.EXPIRED,
+]
+# The home page warns this many days before an unanswered referral expires.
+EXPIRY_WARNING_DAYS = 3
 
 
 class ReferralQuerySet(models.QuerySet):
@@ -217,6 +226,13 @@ class ReferralQuerySet(models.QuerySet):
 
     def pending(self):
         return self.filter(status__in=PENDING_STATUSES)
+
+    def awaiting_answer(self):
+        return self.filter(status__in=AWAITING_ANSWER_STATUSES)
+
+    def expiring_soon(self, now, days=EXPIRY_WARNING_DAYS):
+        """Unanswered referrals that expire within ``days``: the expiry rule, read that many days ahead."""
+        return self.due_for_expiry(now + datetime.timedelta(days=days))
 
     def due_for_expiry(self, now):
         """Unanswered past their deadline (same rule as Referral.answer_deadline)."""
@@ -449,6 +465,14 @@ class Referral(ConcurrentTransitionMixin, models.Model):
         return self.sent_at + datetime.timedelta(days=days)
 
 
+class ReferralEventQuerySet(models.QuerySet):
+    def answers_for(self, user):
+        """Answers (and expiries) to the referrals the user's service sent: what the sender hears back."""
+        if not user.is_authenticated or not user.service_id:
+            return self.none()
+        return self.filter(referral__case__service_id=user.service_id, to_status__in=ANSWER_STATUSES)
+
+
 class ReferralEvent(models.Model):
     """One transition of a referral: who, when, from, to, and an optional comment."""
 
@@ -472,6 +496,8 @@ class ReferralEvent(models.Model):
     from_status = models.CharField("de", max_length=20, choices=ReferralStatus)
     to_status = models.CharField("vers", max_length=20, choices=ReferralStatus)
     comment = models.TextField("commentaire", blank=True)
+
+    objects = ReferralEventQuerySet.as_manager()
 
     class Meta:
         verbose_name = "événement d'orientation"

@@ -4,17 +4,18 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_fsm import ConcurrentTransition, can_proceed
 
 from partners.fields import INVALID_CHOICE, parse_id
-from partners.models import Domain
+from partners.models import Domain, Service
 from partners.partnerships import Partnerships
 
-from .enums import CaseStatus, Classification, ReferralStatus
+from .enums import CaseStatus, ReferralStatus
 from .forms import RADIUS_MESSAGE, REASON_CHOICES, CaseForm, CommentForm, ReferralMessageForm, RefusalForm
 from .insight import uncovered_needs_record
 from .models import (
@@ -59,11 +60,11 @@ def case_list(request):
         Case.objects.for_user(request.user)
         .filter(status=status)
         .select_related("commune")
-        .prefetch_related(Prefetch("needs", queryset=Domain.objects.order_by("label")))
-        .annotate(
-            referral_count=Count("referrals"),
-            flagged_count=Count(
-                "referrals", filter=Q(referrals__classification=Classification.OFF_CONVENTION)
+        .prefetch_related(
+            Prefetch("needs", queryset=Domain.objects.order_by("label")),
+            # Each referral's status is shown as a badge: one query for all of them, whatever their number.
+            Prefetch(
+                "referrals", queryset=Referral.objects.select_related("service").order_by("created_at", "pk")
             ),
         )
     )
@@ -112,12 +113,27 @@ def case_create(request):
     if request.method == "POST" and form.is_valid():
         status = _save_case(form)
         if status is None:
+            target = _refer_target(request)
+            if target is not None:
+                # Created from a service page's "Orienter vers ce service": back there, the new case first.
+                messages.success(
+                    request, f"Situation {case.reference} enregistrée : orientez-la vers ce service."
+                )
+                return redirect(reverse("partners:service_detail", args=[target]) + "#orienter")
             messages.success(request, f"Situation {case.reference} enregistrée.")
             return redirect("referrals:case_routing", pk=case.pk)
         case.pk = None  # rolled back
     elif form.errors:
         status = 400
     return render(request, "referrals/case_form.html", {"form": form, "notes_warning": True}, status=status)
+
+
+def _refer_target(request):
+    """The service a new case is created for (``?vers=<id>`` from its page), if it is an active service."""
+    service_id = parse_id(request.GET.get("vers"))
+    if service_id is None or not Service.objects.active().filter(pk=service_id).exists():
+        return None
+    return service_id
 
 
 def _load_case(request, pk):

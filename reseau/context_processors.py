@@ -8,3 +8,10 @@ def csp_nonce(request):
     return {
         "csp_nonce": SimpleLazyObject(lambda: str(request.csp_nonce)) if hasattr(request, "csp_nonce") else ""
     }
+
+
+def navigation(request):
+    """``nav.waiting``: referrals waiting for the user's service, counted only if a page shows it."""
+    from referrals.attention import Navigation
+
+    return {"nav": Navigation(request)}

@@ -100,6 +100,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "reseau.context_processors.csp_nonce",
+                "reseau.context_processors.navigation",
             ],
         },
     },

@@ -267,6 +267,17 @@ CASES = [
     Bad("case-place-unknown", **case_create(place="Nullepart-sur-Rien"), message="Lieu inconnu"),
     Bad("case-place-nul", **case_create(place="350\x0000")),
     Bad("case-place-overlong", **case_create(place="3" * 101)),
+    # The service a case is created for (from a service page): a bad id is ignored, the form is shown.
+    Bad(
+        "case-create-for-service-abc",
+        lambda w: reverse("referrals:case_create") + "?vers=abc",
+        statuses=frozenset({200}),
+    ),
+    Bad(
+        "case-create-for-service-huge",
+        lambda w: reverse("referrals:case_create") + f"?vers={HUGE_ID}",
+        statuses=frozenset({200}),
+    ),
     Bad(
         "case-update-notes-huge",
         path=lambda w: reverse("referrals:case_update", args=[w.case_a.pk]),

@@ -1,9 +1,16 @@
+import datetime
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 
 from partners.models import choices_check
 
 from .enums import NotificationFrequency
+
+# Home page views less than this apart are one visit: its news stay shown until the worker leaves for longer.
+VISIT_GAP = datetime.timedelta(hours=1)
+# The last-seen time is written at most this often while a visit goes on (one UPDATE, none most of the time).
+LAST_SEEN_PRECISION = datetime.timedelta(minutes=5)
 
 
 class EmailUserManager(UserManager):
@@ -59,6 +66,12 @@ class User(AbstractUser):
         help_text="Réponses et changements de vos orientations : à chaque événement, ou un récapitulatif par jour.",
     )
 
+    # What is new since the previous visit (home page): two times, written by note_home_visit().
+    last_seen_at = models.DateTimeField(
+        "dernier passage sur l'accueil", null=True, blank=True, editable=False
+    )
+    previous_visit_at = models.DateTimeField("visite précédente", null=True, blank=True, editable=False)
+
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
 
@@ -76,6 +89,22 @@ class User(AbstractUser):
 
     def __str__(self):
         return self.get_full_name() or self.email
+
+    def note_home_visit(self, now):
+        """Records a home page view at ``now``; returns the end of the previous visit (None the first time).
+
+        Views less than VISIT_GAP apart are one visit, so the news of a visit stay on the page while the
+        worker comes and goes; the row is written only when a visit starts or every LAST_SEEN_PRECISION.
+        """
+        starts_visit = self.last_seen_at is None or now - self.last_seen_at > VISIT_GAP
+        if starts_visit:
+            self.previous_visit_at = self.last_seen_at
+        if starts_visit or now - self.last_seen_at > LAST_SEEN_PRECISION:
+            self.last_seen_at = now
+            type(self).objects.filter(pk=self.pk).update(
+                last_seen_at=self.last_seen_at, previous_visit_at=self.previous_visit_at
+            )
+        return self.previous_visit_at
 
     @property
     def is_worker(self):

@@ -45,7 +45,9 @@ def test_staff_update_their_listing_from_their_account(
     page.get_by_label("Disponibilité actuelle").select_option("full")
     page.get_by_label("Téléphone").fill("n'importe quoi")
     page.get_by_role("button", name="Enregistrer la fiche").click()
-    expect(page.get_by_text("Numéro de téléphone invalide")).to_be_visible()
+    # The error next to its field, and in the summary that takes the focus.
+    expect(page.locator("#id_phone_error")).to_contain_text("Numéro de téléphone invalide")
+    expect(page.locator(".error-summary")).to_be_focused()
     expected_status(page, console_errors, 400)
     check_page(page, assert_accessible, assert_fits_width)
 
@@ -136,7 +138,8 @@ def test_a_worker_reports_an_error_on_a_service(
     check_page(page, assert_accessible, assert_fits_width)
 
     page.get_by_role("button", name="Envoyer le signalement").click()
-    expect(page.get_by_text("Choisissez ce qui est inexact.")).to_be_visible()
+    expect(page.locator("#id_category_error")).to_have_text("Choisissez ce qui est inexact.")
+    expect(page.locator(".error-summary")).to_be_focused()
     expected_status(page, console_errors, 400)
     check_page(page, assert_accessible, assert_fits_width)
     assert ErrorReport.objects.count() == 0

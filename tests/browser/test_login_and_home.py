@@ -48,7 +48,10 @@ def test_worker_with_a_wrong_password_sees_the_error_on_the_login_page(page, ass
     page.get_by_role("button", name="Se connecter").click()
 
     expect(page).to_have_url(reverse("login"))
-    expect(page.get_by_role("alert")).to_have_text("Adresse électronique ou mot de passe incorrect.")
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Connexion impossible : 1 erreur à corriger")
+    expect(alert).to_contain_text("Adresse électronique ou mot de passe incorrect.")
+    expect(alert).to_be_focused()
     expect(page.get_by_label("Adresse électronique")).to_have_value(worker.email)
     expect(page.get_by_label("Mot de passe")).to_have_value("")
     assert_accessible(page)

@@ -1,0 +1,84 @@
+"""What needs a worker's attention: read on the home page and, for the count, in the navigation.
+
+Reads only (querysets of referrals.models); the navigation's count is computed once per request.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from .models import EXPIRY_WARNING_DAYS, Referral, ReferralEvent
+
+# The home page lists at most this many rows per section; the count says how many there are in all.
+HOME_ROWS = 10
+# The first visit ever shows the answers of these last days.
+FIRST_VISIT_DAYS = 7
+
+_WAITING_ATTRIBUTE = "_reseau_waiting_count"
+
+
+def waiting_count(request):
+    """How many referrals wait for an answer from the user's service: one COUNT, cached on the request."""
+    if not hasattr(request, _WAITING_ATTRIBUTE):
+        count = Referral.objects.incoming_for(request.user).awaiting_answer().count()
+        setattr(request, _WAITING_ATTRIBUTE, count)
+    return getattr(request, _WAITING_ATTRIBUTE)
+
+
+class Navigation:
+    """The navigation's figures, each computed on first use (pages that show no navigation pay nothing)."""
+
+    def __init__(self, request):
+        self._request = request
+
+    @property
+    def waiting(self):
+        return waiting_count(self._request)
+
+
+@dataclass(frozen=True)
+class Attention:
+    waiting: list  # incoming referrals awaiting an answer, oldest first (HOME_ROWS at most)
+    waiting_count: int
+    answers: list  # answers to the service's referrals since ``since``, newest first
+    since: datetime.datetime
+    first_visit: bool
+    expiring: list  # unanswered referrals (sent or received) expiring within EXPIRY_WARNING_DAYS
+    expiry_warning_days: int = EXPIRY_WARNING_DAYS
+
+
+def attention_for(request, now=None):
+    """The home page's sections for a worker; records the visit (see User.note_home_visit)."""
+    now = now or timezone.now()
+    user = request.user
+    previous_visit = user.note_home_visit(now)
+    since = previous_visit or now - datetime.timedelta(days=FIRST_VISIT_DAYS)
+    waiting = list(
+        Referral.objects.incoming_for(user)
+        .awaiting_answer()
+        .select_related("case__service", "case__commune")
+        .order_by("sent_at", "pk")[:HOME_ROWS]
+    )
+    if len(waiting) < HOME_ROWS:
+        setattr(request, _WAITING_ATTRIBUTE, len(waiting))  # all of them: the navigation needs no COUNT
+    answers = list(
+        ReferralEvent.objects.answers_for(user)
+        .filter(at__gt=since)
+        .select_related("referral__service", "referral__case")
+        .order_by("-at", "-pk")[:HOME_ROWS]
+    )
+    expiring = list(
+        Referral.objects.for_user(user)
+        .expiring_soon(now)
+        .select_related("service", "case__service")
+        .order_by("sent_at", "pk")[:HOME_ROWS]
+    )
+    return Attention(
+        waiting=waiting,
+        waiting_count=waiting_count(request),
+        answers=answers,
+        since=since,
+        first_visit=previous_visit is None,
+        expiring=expiring,
+    )
