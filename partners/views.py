@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from referrals.models import Case
 from reseau.links.services import rate_limit_exceeded, too_many_requests
 
 from .active_filters import active_filters, search_centre, search_url
@@ -167,11 +168,25 @@ def service_detail(request, pk):
         pk=pk,
     )
     shared_conventions = Partnerships.for_request(request).conventions_with(service.pk)
+    open_cases = (
+        list(Case.objects.for_user(request.user).open().only("pk", "reference")[:OPEN_CASES_SHOWN])
+        if request.user.service_id
+        else []
+    )
     return render(
         request,
         "partners/service_detail.html",
-        {"service": service, "shared_conventions": shared_conventions, "is_stale": service.is_stale()},
+        {
+            "service": service,
+            "shared_conventions": shared_conventions,
+            "is_stale": service.is_stale(),
+            "open_cases": open_cases,
+        },
     )
+
+
+# "Orienter vers ce service" lists the worker's most recent open cases (the case list has the others).
+OPEN_CASES_SHOWN = 20
 
 
 # --- A service keeps its own listing; anyone reports an error (issue 10) --------------------------

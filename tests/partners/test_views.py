@@ -120,8 +120,8 @@ def test_service_detail_query_count(client_for, django_assert_max_num_queries):
     worker = UserFactory(worker=True)
     _, (partner,) = make_convention_with(worker.service, 1)
     client = client_for(worker)
-    # session, user, service, 6 prefetches (one per list), shared conventions
-    with django_assert_max_num_queries(10):
+    # session, user, service, 6 prefetches (one per list), shared conventions, the worker's open cases
+    with django_assert_max_num_queries(11):
         response = client.get(reverse("partners:service_detail", args=[partner.pk]))
     assert response.status_code == 200
 
