@@ -143,6 +143,8 @@ def test_chips_remove_their_filter_and_the_sort_stays_in_the_url(
     expect(page).to_have_url(re.compile(r"tri=distance"))
     expect(results.get_by_text("3 services trouvés")).to_be_visible()
     expect(results).to_contain_text("ne peuvent pas être triés par distance")  # no place, no distance
+    page.set_viewport_size({"width": PHONE_WIDTH, "height": PHONE_HEIGHT})
+    assert page.evaluate(TARGETS_SMALLER_THAN, MIN_TARGET_PX) == []  # the way back around the service too
     assert_accessible(page)
 
     page.get_by_label("Mots-clés").press("End")
