@@ -64,3 +64,20 @@ class ErrorReportCategory(models.TextChoices):
 class ErrorReportStatus(models.TextChoices):
     OPEN = "open", "Ouvert"
     CLOSED = "closed", "Clos"
+
+
+class SearchOrder(models.TextChoices):
+    """How the directory search sorts its results (``tri`` in /recherche/).
+
+    French values: they stay in the URL the worker shares or bookmarks.
+    """
+
+    RELEVANCE = "pertinence", "Pertinence"
+    DISTANCE = "distance", "Distance"
+    FRESHNESS = "fraicheur", "Fraîcheur"
+
+
+# The radii a search or a case offers around a place (km), and the one used when none is chosen: the
+# search form shows it selected, the search uses it, a new case starts with it.
+SEARCH_RADII_KM = (5, 10, 20, 50)
+DEFAULT_RADIUS_KM = 20

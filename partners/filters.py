@@ -6,11 +6,20 @@ import django_filters
 from django import forms
 
 from .checkboxes import checkboxes, domain_groups
+from .enums import DEFAULT_RADIUS_KM, SEARCH_RADII_KM, SearchOrder
 from .fields import IdChoiceFilter, IdMultipleChoiceFilter
 from .models import AccessMode, Commune, Domain, Language, Public
 
-RADIUS_CHOICES = [(5, "5 km"), (10, "10 km"), (20, "20 km"), (50, "50 km")]
-DEFAULT_RADIUS_KM = 20
+RADIUS_MESSAGE = (
+    "Rayon invalide : choisissez "
+    + ", ".join(f"{km}" for km in SEARCH_RADII_KM[:-1])
+    + f" ou {SEARCH_RADII_KM[-1]} km."
+)
+ORDER_MESSAGE = (
+    "Tri inconnu : choisissez "
+    + ", ".join(label.lower() for label in SearchOrder.labels[:-1])
+    + f" ou {SearchOrder.labels[-1].lower()}."
+)
 _NAME_WITH_DEPARTMENT = re.compile(r"^(?P<name>.+?)\s*\((?P<department>[0-9][0-9AB][0-9]?)\)$")
 
 
@@ -28,6 +37,24 @@ def resolve_place(text):
     if not candidates:
         return None, []
     return candidates[0], candidates[1:]
+
+
+class DefaultedChoiceField(forms.TypedChoiceField):
+    """A choice whose default is both shown and used when the request sends none.
+
+    A bound form shows what the request sent: a select left out of the querystring showed its first
+    option (5 km) while the search used another default (20 km).
+    """
+
+    def bound_data(self, data, initial):
+        return initial if data in self.empty_values else data
+
+
+class DefaultedChoiceFilter(django_filters.TypedChoiceFilter):
+    field_class = DefaultedChoiceField
+
+    def __init__(self, *args, default, **kwargs):
+        super().__init__(*args, initial=default, empty_value=default, **kwargs)
 
 
 class ServiceSearchForm(forms.Form):
@@ -85,8 +112,23 @@ class ServiceSearchFilter(django_filters.FilterSet):
         max_length=100,
         # Rendered by templates/components/place_field.html.
     )
-    rayon = django_filters.TypedChoiceFilter(
-        label="Rayon", choices=RADIUS_CHOICES, coerce=int, method="noop", empty_value=None
+    rayon = DefaultedChoiceFilter(
+        label="Rayon",
+        choices=[(km, f"{km} km") for km in SEARCH_RADII_KM],
+        coerce=int,
+        default=DEFAULT_RADIUS_KM,
+        method="noop",
+        error_messages={"invalid_choice": RADIUS_MESSAGE},
+    )
+    # No place typed: the search centres on the worker's service's commune, unless "partout" (anywhere).
+    partout = django_filters.BooleanFilter(method="noop", widget=forms.CheckboxInput)
+    tri = DefaultedChoiceFilter(
+        label="Trier par",
+        choices=SearchOrder.choices,
+        coerce=SearchOrder,
+        default=SearchOrder.RELEVANCE,
+        method="noop",
+        error_messages={"invalid_choice": ORDER_MESSAGE},
     )
     accueil = IdMultipleChoiceFilter(
         label="Mode d'accueil",

@@ -14,7 +14,7 @@ from django.db.models import BooleanField, ExpressionWrapper, F, FloatField, Q, 
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import ASin, Cos, Power, Radians, Sin, Sqrt
 
-from .enums import CapacityStatus
+from .enums import CapacityStatus, SearchOrder
 from .models import Service
 from .text import normalize
 
@@ -44,6 +44,7 @@ class SearchParams:
     language_ids: tuple[int, ...] = ()
     hide_full: bool = False
     partner_ids: frozenset[int] | None = None  # "partners of my conventions only": the allowed ids
+    order: SearchOrder = SearchOrder.RELEVANCE  # distance needs a place (has_place); else as relevance
 
     @property
     def words(self) -> list[str]:
@@ -243,11 +244,14 @@ def _order(queryset: QuerySet, params: SearchParams, ranked: bool) -> QuerySet:
     ordering = []
     if ranked:
         ordering.append("-rank")  # a string: on SQLite, rank is an extra() column, which F() cannot see
-    if params.has_place:
-        ordering.append(F("distance_km").asc())
+    by_distance = [F("distance_km").asc()] if params.has_place else []
+    by_freshness = [F("verified_on").desc(nulls_last=True)]
+    if params.order == SearchOrder.FRESHNESS:
+        ordering += by_freshness + by_distance
+    else:
+        ordering += by_distance + by_freshness
     # Without rank or place, this is service_active_freshness_idx's order (migration 0004).
-    ordering += [F("verified_on").desc(nulls_last=True), "name", "pk"]
-    return queryset.order_by(*ordering)
+    return queryset.order_by(*ordering, "name", "pk")
 
 
 def _capped_count(queryset: QuerySet) -> int:
@@ -271,7 +275,8 @@ def search_services(params: SearchParams) -> SearchOutcome:
             searched = [corrections.get(word, word) for word in words]
             matched = _match(queryset, searched)
             count = _capped_count(matched)
-    ranked = count < RESULT_CAP
+    # Ranking is the costly part: only when the worker sorts by relevance and the matches are few enough.
+    ranked = count < RESULT_CAP and params.order == SearchOrder.RELEVANCE
     if ranked:
         matched = _match_and_rank(queryset, searched)
     return SearchOutcome(

@@ -13,7 +13,9 @@ from referrals.attention import attention_for
 from referrals.models import Case
 from reseau.links.services import rate_limit_exceeded, too_many_requests
 
-from .filters import DEFAULT_RADIUS_KM, ServiceSearchFilter
+from .active_filters import active_filters, search_centre, search_url
+from .enums import SearchOrder
+from .filters import ServiceSearchFilter
 from .forms import LISTING_CONFIRMED, LISTING_SAVED, ErrorReportForm, ListingForm
 from .models import Commune, Domain, Network, Service
 from .opening_hours import read_opening_hours
@@ -53,37 +55,52 @@ def home(request):
     )
 
 
-def _search_params(data, partner_ids):
-    commune = data.get("commune")
+def _search_params(data, partner_ids, home_commune=None):
+    """What to search for, from the form's cleaned data; ``home_commune`` centres a search without a place."""
+    centre = search_centre(data, home_commune)
     # A catégorie stands for all its thématiques (the needs rule of partners.models.needs_met_by).
     domain_ids = Domain.objects.meeting(domain.pk for domain in data.get("thematiques") or [])
+    order = data.get("tri") or SearchOrder.RELEVANCE
     return SearchParams(
         text=data.get("q") or "",
         domain_ids=tuple(sorted(domain_ids)),
         public_ids=tuple(p.pk for p in data.get("publics") or []),
-        latitude=commune.latitude if commune else None,
-        longitude=commune.longitude if commune else None,
-        radius_km=(data.get("rayon") or DEFAULT_RADIUS_KM) if commune else None,
+        latitude=centre.commune.latitude if centre else None,
+        longitude=centre.commune.longitude if centre else None,
+        radius_km=centre.radius_km if centre else None,
         access_mode_ids=tuple(m.pk for m in data.get("accueil") or []),
         language_ids=(data["langue"].pk,) if data.get("langue") else (),
         hide_full=bool(data.get("disponibles")),
         partner_ids=partner_ids if data.get("partenaires") else None,
+        # Without a place there is no distance: sorted by relevance, and the page says so.
+        order=SearchOrder.RELEVANCE if order == SearchOrder.DISTANCE and centre is None else order,
     )
 
 
 @require_GET
 @vary_on_headers("HX-Request")
 def search(request):
-    """The worker's main screen: a plain GET form; with JavaScript (htmx) only the results are swapped."""
+    """The worker's main screen: a plain GET form; with JavaScript (htmx) only the results are swapped.
+
+    Without a place, the search centres on the worker's service's commune (a chip says so; removing
+    it searches everywhere).
+    """
     filterset = ServiceSearchFilter(request.GET or None, queryset=Service.objects.none())
     partnerships = Partnerships.for_request(request)
-    context = {"filterset": filterset, "form": filterset.form, "searched": bool(request.GET)}
+    home_commune = request.user.service_commune
+    context = {
+        "filterset": filterset,
+        "form": filterset.form,
+        "searched": bool(request.GET),
+        "home_commune": home_commune,
+        "fragment": _wants_fragment(request),
+    }
     status = 200
     if request.GET and not filterset.form.is_valid():
         status = 400
     elif request.GET:
         data = filterset.form.cleaned_data
-        params = _search_params(data, partnerships.partner_ids)
+        params = _search_params(data, partnerships.partner_ids, home_commune)
         outcome = search_services(params)
         paginator = Paginator(outcome.queryset, RESULTS_PER_PAGE)
         paginator.count = outcome.count  # already counted by the search: no second COUNT query
@@ -101,14 +118,18 @@ def search(request):
             services = list(page.object_list)
             _attach_display_data(services, partnerships)
             context.update(page=page, services=services)
+        centre = search_centre(data, home_commune)
         context.update(
             params=params,
             outcome=outcome,
-            commune=data.get("commune"),
+            centre=centre,
             other_communes=data.get("other_communes"),
-            active_filters=_active_filters(data, params),
+            active_filters=active_filters(request.GET, data, centre, home_commune),
+            order_unavailable=data.get("tri") == SearchOrder.DISTANCE and centre is None,
+            # Searching everywhere while the worker has a home commune: the way back to it.
+            home_url=search_url(request.GET, drop=["partout"]) if home_commune and not centre else "",
         )
-    template = "partners/_search_results.html" if _wants_fragment(request) else "partners/search.html"
+    template = "partners/_search_results.html" if context["fragment"] else "partners/search.html"
     return render(request, template, context, status=status)
 
 
@@ -117,43 +138,23 @@ def _wants_fragment(request):
 
 
 def _attach_display_data(services, partnerships):
-    """Organisation, commune and thématiques of the page's services: two queries, whatever the count."""
+    """Organisation, commune, phone and thématiques of the page's services: two queries, whatever the count."""
     by_id = {
         s.pk: s
         for s in Service.objects.filter(pk__in=[s.pk for s in services])
         .select_related("organisation", "commune")
-        .only("id", "organisation__name", "commune__name")
+        .only("id", "phone", "organisation__name", "commune__name")
         .prefetch_related(Prefetch("domains", queryset=Domain.objects.order_by("label")))
     }
     for service in services:
         loaded = by_id[service.pk]
         service.organisation = loaded.organisation
         service.commune = loaded.commune
+        service.phone = loaded.phone
         service.domain_list = list(loaded.domains.all())
         service.partner_conventions = partnerships.conventions_with(service.pk)
         service.stale = service.is_stale()
         service.distance_km = getattr(service, "distance_km", None)
-
-
-def _active_filters(data, params):
-    labels = []
-    if data.get("q"):
-        labels.append(f"Mots : « {data['q']} »")
-    for domain in data.get("thematiques") or []:
-        labels.append(f"Thématique : {domain.label}")
-    for public in data.get("publics") or []:
-        labels.append(f"Public : {public.label}")
-    if data.get("commune"):
-        labels.append(f"À moins de {params.radius_km} km de {data['commune'].name}")
-    for mode in data.get("accueil") or []:
-        labels.append(f"Accueil : {mode.label}")
-    if data.get("langue"):
-        labels.append(f"Langue : {data['langue'].label}")
-    if data.get("disponibles"):
-        labels.append("Sans les services complets")
-    if data.get("partenaires"):
-        labels.append("Partenaires conventionnés uniquement")
-    return labels
 
 
 @require_GET

@@ -10,6 +10,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, ConcurrentTransitionMixin, FSMField, transition
 
+from partners.enums import DEFAULT_RADIUS_KM, SEARCH_RADII_KM
 from partners.models import Convention, Domain, Public, Service, choices_check
 
 from .enums import CaseStatus, Classification, OffConventionReason, ReferralStatus, RefusalReason
@@ -32,8 +33,8 @@ DUPLICATE_REFERENCE_MESSAGE = (
 
 COMMENT_MAX_LENGTH = 2000  # comments, refusal and off-convention details
 
-RADIUS_CHOICES_KM = [5, 10, 20, 50, 100]
-DEFAULT_RADIUS_KM = 20
+# A case may look further than a search (100 km): rural needs; it starts at the search's default.
+RADIUS_CHOICES_KM = [*SEARCH_RADII_KM, 100]
 
 CASE_CLOSED_MESSAGE = "Cette situation est clôturée : rouvrez-la pour la modifier ou orienter."
 

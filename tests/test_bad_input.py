@@ -201,6 +201,25 @@ CASES = [
     Bad("search-rayon-negative", search("lieu=35000&rayon=-20")),
     Bad("search-rayon-huge", search(f"lieu=35000&rayon={HUGE_NUMBER}")),
     Bad("search-rayon-abc", search("lieu=35000&rayon=abc")),
+    Bad("search-rayon-no-place", search("q=logement&rayon=7"), message="Rayon invalide"),
+    # --- Search: sort and "no place" (issue 13) ----------------------------------------------------
+    Bad("search-tri-unknown", search("q=logement&tri=prix"), message="Tri inconnu"),
+    Bad("search-tri-huge", search("q=logement&tri=" + "x" * 5000), message="Tri inconnu"),
+    Bad("search-tri-nul", search("q=logement&tri=distance%00"), message="Tri inconnu"),
+    Bad("search-tri-list", search("q=logement&tri=distance&tri=prix"), statuses=frozenset({200, 400})),
+    Bad("search-tri-empty", search("q=logement&tri="), statuses=frozenset({200}), message="service"),
+    Bad(
+        "search-tri-distance-no-place",
+        search("q=logement&tri=distance&partout=1"),
+        statuses=frozenset({200}),
+        message="service",
+    ),
+    Bad(
+        "search-partout-abc",
+        search("q=logement&partout=abc"),
+        statuses=frozenset({200, 400}),
+        message="service",
+    ),
     # --- Search: page -----------------------------------------------------------------------------
     Bad("search-page-0", search("q=logement&page=0"), message="Cette page n'existe pas"),
     Bad("search-page-negative", search("q=logement&page=-1"), message="Cette page n'existe pas"),

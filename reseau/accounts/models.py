@@ -111,6 +111,16 @@ class User(AbstractUser):
         return self.service_id is not None
 
     @property
+    def service_commune(self):
+        """The commune of the worker's service, where their searches centre when no place is given.
+
+        None without a service, a commune or its coordinates. No query for the signed-in user: the
+        auth backend (reseau.accounts.backends) loads the service and its commune with the user.
+        """
+        commune = self.service.commune if self.service_id and self.service.commune_id else None
+        return commune if commune is not None and commune.latitude is not None else None
+
+    @property
     def is_coordinator(self):
         # Cached per instance: asked by several admin permission checks on one request.
         if not hasattr(self, "_is_coordinator"):
