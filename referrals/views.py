@@ -27,11 +27,12 @@ from .models import (
     ReferralEvent,
 )
 from .notifications import notify_receiver, notify_sender
-from .routing_data import routing_for_case
+from .routing_data import ALL_PUBLICS_CODE, routing_for_case
 from .services import ReferralRejected, ReferralRequest, referral_preview, referrals_create
 
 ROUTING_RADII = RADIUS_CHOICES_KM
 MAX_ADVANTAGES_SHOWN = 6
+PUBLICS_SHOWN = 3
 
 
 def worker_required(view):
@@ -208,6 +209,35 @@ def case_reopen(request, pk):
 # --- Routing and referring -----------------------------------------------------------------------
 
 
+def _routing_error(request, case, status=400, **context):
+    context = {"case": case, "error": "", "radius_error": "", "radius": case.radius_km, **context}
+    return render(request, "referrals/case_routing.html", {"radii": ROUTING_RADII, **context}, status=status)
+
+
+def _routing_needs(request, case):
+    """The needs to route: every need of the case, or those named by ``besoin`` (after a refusal).
+
+    Returns (need ids or None for all, error message)."""
+    raw = request.GET.getlist("besoin")
+    if not raw:
+        return None, ""
+    wanted = {parse_id(value) for value in raw}
+    if None in wanted or not wanted <= set(case.needs.values_list("pk", flat=True)):
+        return None, "Besoin inconnu : choisissez un besoin de la situation."
+    return wanted, ""
+
+
+def _publics_text(service):
+    """Who a service is for, in a few words: "Tous publics" when it does not restrict its public."""
+    labels = [p.label for p in service.publics.all() if p.code != ALL_PUBLICS_CODE]
+    if not labels or len(labels) < len(service.publics.all()):
+        return "Tous publics"
+    if len(labels) > PUBLICS_SHOWN:
+        more = len(labels) - PUBLICS_SHOWN
+        return f"{', '.join(labels[:PUBLICS_SHOWN])} et {more} autre{'s' if more > 1 else ''}"
+    return ", ".join(labels)
+
+
 @require_GET
 @worker_required
 def case_routing(request, pk):
@@ -215,63 +245,84 @@ def case_routing(request, pk):
     if not case.is_open:
         return _case_refused(request, case, CASE_CLOSED_MESSAGE)
     if case.commune is None or case.commune.latitude is None:
-        return render(
-            request,
-            "referrals/case_routing.html",
-            {
-                "case": case,
-                "error": "Indiquez le lieu de vie de la situation pour proposer des orientations.",
-                "radius_error": "",
-                "radii": ROUTING_RADII,
-            },
-            status=400,
+        return _routing_error(
+            request, case, error="Indiquez le lieu de vie de la situation pour proposer des orientations."
         )
+    need_ids, need_error = _routing_needs(request, case)
+    if need_error:
+        return _routing_error(request, case, error=need_error)
     radius = parse_id(request.GET.get("rayon") or case.radius_km)
     if radius not in ROUTING_RADII:
-        return render(
-            request,
-            "referrals/case_routing.html",
-            {
-                "case": case,
-                "error": "",
-                "radius_error": RADIUS_MESSAGE,
-                "radius": case.radius_km,
-                "radii": ROUTING_RADII,
-            },
-            status=400,
-        )
+        return _routing_error(request, case, radius_error=RADIUS_MESSAGE, need_ids=need_ids or ())
     partnerships = Partnerships.for_request(request)
-    result = routing_for_case(case, radius_km=radius, official_ids=partnerships.partner_ids)
+    referred = case.referrals.latest_by_service()
+    handled = set(case.referrals.pending().values_list("needs", flat=True))  # already being taken care of
+    result = routing_for_case(
+        case,
+        radius_km=radius,
+        official_ids=partnerships.partner_ids,
+        limit=1,
+        need_ids=need_ids,
+        referred_ids=frozenset(referred),
+    )
     uncovered_needs_record(case=case, need_ids=result.uncovered)  # insight: needs with no service
-    proposals = [
-        {
+
+    def labels(need_ids):
+        return sorted((result.needs[n] for n in need_ids), key=lambda d: d.label)
+
+    def row(candidate, **extra):
+        service = result.services[candidate.id]
+        return {
+            "service": service,
+            "candidate": candidate,
+            "conventions": partnerships.conventions_with(candidate.id),
+            "publics": _publics_text(service),
+            "referral": referred.get(candidate.id),
+            **extra,
+        }
+
+    best = None
+    if result.proposals:
+        proposal = result.proposals[0]
+        best = {
             "proposal": proposal,
             "rows": [
-                {
-                    "service": result.services[a.candidate.id],
-                    "candidate": a.candidate,
-                    "covers": sorted((result.needs[n] for n in a.covers), key=lambda d: d.label),
-                    "conventions": partnerships.conventions_with(a.candidate.id),
-                    "stale": result.services[a.candidate.id].is_stale(),
-                }
+                row(
+                    a.candidate,
+                    covers=labels(a.covers),
+                    stale=result.services[a.candidate.id].is_stale(),
+                    # A need already referred elsewhere (awaiting an answer or accepted) is not sent twice
+                    # unless the worker ticks it.
+                    already_handled=a.covers <= handled,
+                )
                 for a in proposal.assignments
             ],
         }
-        for proposal in result.proposals
-    ]
-    # The strongest note per need and kind is enough to make the point; more would bury the proposals.
-    advantages, seen = [], set()
+    in_best = {c.id for c in result.proposals[0].services} if result.proposals else set()
+    # The strongest note per need and kind is enough to make the point; more would bury the proposal.
+    notes, seen = [], set()
     for advantage in result.advantages:
-        if (advantage.need, advantage.kind) in seen or len(advantages) >= MAX_ADVANTAGES_SHOWN:
+        if (advantage.need, advantage.kind) in seen or len(notes) >= MAX_ADVANTAGES_SHOWN:
             continue
         seen.add((advantage.need, advantage.kind))
-        advantages.append(
-            {
-                "advantage": advantage,
-                "service": result.services[advantage.outside.id],
-                "need": result.needs[advantage.need],
-            }
+        notes.append(
+            row(
+                advantage.outside,
+                advantage=advantage,
+                need=result.needs[advantage.need],
+                in_best=advantage.outside.id in in_best,
+            )
         )
+    alternatives = [
+        {
+            "need": need,
+            "rows": [
+                row(candidate, also=labels((candidate.needs & set(result.needs)) - {need.pk}))
+                for candidate in result.alternatives.get(need.pk, ())
+            ],
+        }
+        for need in labels(set(result.needs) - result.uncovered)
+    ]
     return render(
         request,
         "referrals/case_routing.html",
@@ -281,9 +332,12 @@ def case_routing(request, pk):
             "radius_error": "",
             "radius": radius,
             "radii": ROUTING_RADII,
-            "proposals": proposals,
-            "advantages": advantages,
-            "uncovered": sorted((result.needs[n] for n in result.uncovered), key=lambda d: d.label),
+            "need_ids": sorted(need_ids or ()),
+            "routed_needs": labels(result.needs) if need_ids else [],
+            "best": best,
+            "notes": notes,
+            "alternatives": alternatives,
+            "uncovered": labels(result.uncovered),
             "candidate_count": result.candidate_count,
         },
     )
