@@ -344,36 +344,52 @@ def case_routing(request, pk):
 
 
 def _requests_from_post(post):
-    """The services picked, with the reasons given; returns (requests, values that are not ids)."""
-    requests, invalid = {}, []
-    for raw_id in post.getlist("services"):
-        service_id = parse_id(raw_id)
-        if service_id is None:
-            invalid.append(raw_id)
-        elif service_id not in requests:
-            requests[service_id] = ReferralRequest(
-                service_id=service_id,
-                reason=post.get(f"reason_{service_id}", ""),
-                details=post.get(f"details_{service_id}", ""),
-            )
-    return list(requests.values()), invalid
+    """The services ticked, with the reasons given, and every service listed on the confirm page
+    (ticked or not, in order); returns (requests, listed ids, values that are not ids)."""
+    requests, listed, invalid = {}, {}, []
+    for field in ("services", "listed"):
+        for raw_id in post.getlist(field):
+            service_id = parse_id(raw_id)
+            if service_id is None:
+                invalid.append(raw_id)
+                continue
+            listed[service_id] = None
+            if field == "services" and service_id not in requests:
+                requests[service_id] = ReferralRequest(
+                    service_id=service_id,
+                    reason=post.get(f"reason_{service_id}", ""),
+                    details=post.get(f"details_{service_id}", ""),
+                )
+    return list(requests.values()), list(listed), invalid
 
 
 @require_POST
 @worker_required
 def case_refer(request, pk):
-    """Two steps on one URL: review (classification shown, reasons asked), then confirm (all or nothing)."""
+    """Two steps on one URL: review (classification shown, reasons asked), then confirm (all or nothing).
+
+    The confirm page lists every service picked, each with a box the worker may untick; only the
+    ticked ones are sent, and an error is shown next to the service it concerns.
+    """
     case = _load_case(request, pk)
     if not case.is_open:
         return _case_refused(request, case, CASE_CLOSED_MESSAGE)
-    requests, invalid = _requests_from_post(request.POST)
-    errors = {}
+    requests, listed, invalid = _requests_from_post(request.POST)
+    referred = case.referrals.latest_by_service()
     confirming = request.POST.get("confirm") == "1"
+    if not confirming:
+        # A service with a referral still open for this case cannot be sent again: listed, unticked.
+        requests = [r for r in requests if not (r.service_id in referred and referred[r.service_id].is_pending)]
+    errors = {}
     message_form = ReferralMessageForm.for_service(case.service, request.POST if confirming else None)
     if invalid:
         errors[None] = INVALID_CHOICE % {"value": invalid[0][:30]}
+    elif not listed:
+        errors[None] = "Choisissez au moins un service."
+    elif confirming and not requests:
+        errors[None] = "Cochez au moins un service à orienter."
     elif confirming and not message_form.is_valid():
-        errors = {None: "Corrigez le message ou les coordonnées ci-dessous."}
+        errors[None] = "Corrigez le message ou les coordonnées ci-dessous."
     elif confirming:
         try:
             referrals = referrals_create(
@@ -382,31 +398,37 @@ def case_refer(request, pk):
         except CaseStateError as error:
             return _case_refused(request, _load_case(request, pk), str(error))
         except ReferralRejected as rejected:
-            errors = rejected.errors_by_service
+            errors = dict(rejected.errors_by_service)
         else:
-            messages.success(
-                request,
-                f"{len(referrals)} orientation{'s' if len(referrals) > 1 else ''} envoyée{'s' if len(referrals) > 1 else ''}.",
-            )
+            count = len(referrals)
+            plural = "s" if count > 1 else ""
+            messages.success(request, f"{count} orientation{plural} envoyée{plural}.")
             return redirect("referrals:case_detail", pk=case.pk)
-    elif not requests:
-        errors = {None: "Choisissez au moins un service."}
-    preview = referral_preview(case=case, service_ids=[r.service_id for r in requests]) if requests else []
+    preview = referral_preview(case=case, service_ids=listed) if listed else []
     by_id = {r.service_id: r for r in requests}
-    missing = set(by_id) - {service.pk for service, _, _ in preview}
+    missing = set(listed) - {service.pk for service, _, _ in preview}
     if missing:
         # Unknown or deactivated meanwhile: said plainly, and left out of the form shown again.
         errors.setdefault(
             None,
             "Un service choisi n'existe pas ou n'est plus actif : il a été retiré de la liste ci-dessous.",
         )
+    if errors and None not in errors:
+        errors[None] = "Rien n'a été envoyé : corrigez ou décochez les services signalés ci-dessous."
     needs = {d.pk: d for d in case.needs.all()}
     rows = [
         {
             "service": service,
             "covers": sorted((needs[n] for n in covered if n in needs), key=lambda d: d.label),
             "result": result,
-            "request": by_id[service.pk],
+            "ticked": service.pk in by_id,
+            "request": by_id.get(service.pk)
+            or ReferralRequest(
+                service_id=service.pk,
+                reason=request.POST.get(f"reason_{service.pk}", ""),
+                details=request.POST.get(f"details_{service.pk}", ""),
+            ),
+            "referral": referred.get(service.pk),
             "error": errors.get(service.pk, ""),
         }
         for service, covered, result in preview
@@ -417,6 +439,7 @@ def case_refer(request, pk):
         {
             "case": case,
             "rows": rows,
+            "ticked_count": sum(1 for row in rows if row["ticked"]),
             "general_error": errors.get(None, ""),
             "reasons": REASON_CHOICES,
             "message_form": message_form,

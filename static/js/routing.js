@@ -8,3 +8,12 @@ document.addEventListener("change", (event) => {
   const twins = box.form.querySelectorAll(`input[type=checkbox][name=services][value="${CSS.escape(box.value)}"]`);
   for (const twin of twins) twin.checked = box.checked;
 });
+
+// Confirm page: the send button says how many services are ticked ("Envoyer 2 orientations").
+document.addEventListener("change", (event) => {
+  const form = event.target instanceof HTMLInputElement && event.target.form;
+  if (!form || !form.classList.contains("refer-form")) return;
+  const button = form.querySelector("[data-count-label]");
+  const count = form.querySelectorAll("input[type=checkbox][name=services]:checked").length;
+  if (button) button.textContent = `Envoyer ${count} orientation${count > 1 ? "s" : ""}`;
+});
