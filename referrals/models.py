@@ -222,7 +222,16 @@ class ReferralQuerySet(models.QuerySet):
         """Service id -> the latest of these referrals to it (status and dates only), in one query:
         what the proposals page says of a service already referred for the case."""
         latest = {}
-        fields = ("pk", "case_id", "service_id", "status", "created_at", "sent_at", "answered_at", "closed_at")
+        fields = (
+            "pk",
+            "case_id",
+            "service_id",
+            "status",
+            "created_at",
+            "sent_at",
+            "answered_at",
+            "closed_at",
+        )
         for referral in self.only(*fields).order_by("created_at", "pk"):
             latest[referral.service_id] = referral
         return latest

@@ -496,9 +496,7 @@ def alternatives(
     excluded = frozenset(exclude)
     pool = [candidate for candidate in _unique_candidates(candidates) if candidate.id not in excluded]
     return {
-        need: tuple(
-            heapq.nsmallest(per_need, (c for c in pool if need in c.needs), key=candidate_key)
-        )
+        need: tuple(heapq.nsmallest(per_need, (c for c in pool if need in c.needs), key=candidate_key))
         for need in order
     }
 

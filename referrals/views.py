@@ -7,6 +7,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_fsm import ConcurrentTransition, can_proceed
 
@@ -172,9 +174,22 @@ def _case_detail_context(case, **extra):
         )
         .order_by("-created_at", "-pk")
     )
+    needs = list(case.needs.order_by("label"))
+    referrals = list(referrals)
+    for referral in referrals:
+        # Refused or expired: routing again on the needs it was for (those still in the case).
+        reroute = [n.pk for n in referral.needs.all() if n in needs] if case.is_open else []
+        referral.reroute_count = len(reroute)
+        referral.reroute_url = (
+            reverse("referrals:case_routing", args=[case.pk])
+            + "?"
+            + urlencode([("besoin", n) for n in reroute])
+            if reroute and referral.may_be_rerouted
+            else ""
+        )
     return {
         "case": case,
-        "needs": case.needs.order_by("label"),
+        "needs": needs,
         "publics": case.publics.order_by("label"),
         "referrals": referrals,
         "case_error": "",
@@ -379,7 +394,9 @@ def case_refer(request, pk):
     confirming = request.POST.get("confirm") == "1"
     if not confirming:
         # A service with a referral still open for this case cannot be sent again: listed, unticked.
-        requests = [r for r in requests if not (r.service_id in referred and referred[r.service_id].is_pending)]
+        requests = [
+            r for r in requests if not (r.service_id in referred and referred[r.service_id].is_pending)
+        ]
     errors = {}
     message_form = ReferralMessageForm.for_service(case.service, request.POST if confirming else None)
     if invalid:
