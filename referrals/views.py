@@ -29,6 +29,7 @@ from .models import (
     ReferralEvent,
 )
 from .notifications import notify_receiver, notify_sender
+from .routing import format_km
 from .routing_data import ALL_PUBLICS_CODE, routing_for_case
 from .services import ReferralRejected, ReferralRequest, referral_preview, referrals_create
 
@@ -253,6 +254,14 @@ def _publics_text(service):
     return ", ".join(labels)
 
 
+def _notes_by_service(notes):
+    """Notes about the same outside service merged: [(note row, [sentences])]."""
+    merged = {}
+    for note in notes:
+        merged.setdefault(note["service"].pk, (note, []))[1].append(note["advantage"].sentence())
+    return list(merged.values())
+
+
 @require_GET
 @worker_required
 def case_routing(request, pk):
@@ -292,10 +301,21 @@ def case_routing(request, pk):
             "candidate": candidate,
             "conventions": partnerships.conventions_with(candidate.id),
             "publics": _publics_text(service),
+            "distance": "" if candidate.distance_km is None else format_km(candidate.distance_km),
             "referral": referred.get(candidate.id),
             **extra,
         }
 
+    in_best = {c.id for c in result.proposals[0].services} if result.proposals else set()
+    # The strongest note per need and kind is enough to make the point; more would bury the proposal.
+    # A note about a service already in the proposal says nothing the proposal does not.
+    notes, seen = [], set()
+    for advantage in result.advantages:
+        key = (advantage.need, advantage.kind)
+        if key in seen or advantage.outside.id in in_best or len(notes) >= MAX_ADVANTAGES_SHOWN:
+            continue
+        seen.add(key)
+        notes.append(row(advantage.outside, advantage=advantage, need=result.needs[advantage.need]))
     best = None
     if result.proposals:
         proposal = result.proposals[0]
@@ -309,25 +329,13 @@ def case_routing(request, pk):
                     # A need already referred elsewhere (awaiting an answer or accepted) is not sent twice
                     # unless the worker ticks it.
                     already_handled=a.covers <= handled,
+                    # Each note sits under the service of the proposal taking its need, one pick per
+                    # outside service.
+                    notes=_notes_by_service([n for n in notes if n["advantage"].need in a.covers]),
                 )
                 for a in proposal.assignments
             ],
         }
-    in_best = {c.id for c in result.proposals[0].services} if result.proposals else set()
-    # The strongest note per need and kind is enough to make the point; more would bury the proposal.
-    notes, seen = [], set()
-    for advantage in result.advantages:
-        if (advantage.need, advantage.kind) in seen or len(notes) >= MAX_ADVANTAGES_SHOWN:
-            continue
-        seen.add((advantage.need, advantage.kind))
-        notes.append(
-            row(
-                advantage.outside,
-                advantage=advantage,
-                need=result.needs[advantage.need],
-                in_best=advantage.outside.id in in_best,
-            )
-        )
     alternatives = [
         {
             "need": need,

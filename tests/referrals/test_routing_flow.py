@@ -83,7 +83,12 @@ def test_a_notes_service_can_be_ticked_and_its_page_opened(client_for, world):
     assert note["service"] == world["near"]
     assert note["advantage"].sentence() == "Hors convention mais plus proche : 0,5 km contre 40 km"
     content = response.content.decode()
-    box = f'id="n1-s{world["near"].pk}"'
+    # Under the partner it is compared with, in the best proposal.
+    (partner_row, _) = response.context["best"]["rows"]
+    assert [(note["service"], sentences) for note, sentences in partner_row["notes"]] == [
+        (world["near"], ["Hors convention mais plus proche : 0,5 km contre 40 km"])
+    ]
+    box = f'id="n{world["partner"].pk}-s{world["near"].pk}"'
     assert any(box in tag for tag in checkboxes(content, world["near"]))
     assert reverse("partners:service_detail", args=[world["near"].pk]) in content
 
