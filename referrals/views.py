@@ -226,7 +226,15 @@ def case_reopen(request, pk):
 
 
 def _routing_error(request, case, status=400, **context):
-    context = {"case": case, "error": "", "radius_error": "", "radius": case.radius_km, **context}
+    context = {
+        "case": case,
+        "error": "",
+        "radius_error": "",
+        "radius": case.radius_km,
+        "need_ids": (),
+        "routed_needs": [],
+        **context,
+    }
     return render(request, "referrals/case_routing.html", {"radii": ROUTING_RADII, **context}, status=status)
 
 
