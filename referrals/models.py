@@ -235,6 +235,24 @@ class ReferralQuerySet(models.QuerySet):
         """Unanswered referrals that expire within ``days``: the expiry rule, read that many days ahead."""
         return self.due_for_expiry(now + datetime.timedelta(days=days))
 
+    def latest_by_service(self):
+        """Service id -> the latest of these referrals to it (status and dates only), in one query:
+        what the proposals page says of a service already referred for the case."""
+        latest = {}
+        fields = (
+            "pk",
+            "case_id",
+            "service_id",
+            "status",
+            "created_at",
+            "sent_at",
+            "answered_at",
+            "closed_at",
+        )
+        for referral in self.only(*fields).order_by("created_at", "pk"):
+            latest[referral.service_id] = referral
+        return latest
+
     def due_for_expiry(self, now):
         """Unanswered past their deadline (same rule as Referral.answer_deadline)."""
         sent_before = now - datetime.timedelta(days=settings.REFERRAL_EXPIRY_DAYS)
@@ -448,6 +466,25 @@ class Referral(ConcurrentTransitionMixin, models.Model):
     @transition(field=status, source=AWAITING_ANSWER_STATUSES, target=ReferralStatus.EXPIRED)
     def expire(self, *, by=None, comment=""):
         self.closed_at = timezone.now()
+
+    @property
+    def is_pending(self):
+        """Still open (draft, awaiting an answer or accepted): the case cannot be sent there again."""
+        return self.status in PENDING_STATUSES
+
+    @property
+    def may_be_rerouted(self):
+        """Refused or expired: the worker looks for another service for these needs."""
+        return self.status in (ReferralStatus.REFUSED, ReferralStatus.EXPIRED)
+
+    @property
+    def status_date(self):
+        """When the referral reached its current status (sent, answered or closed)."""
+        if self.status in (ReferralStatus.ACCEPTED, ReferralStatus.REFUSED):
+            return self.answered_at
+        if self.status in (ReferralStatus.COMPLETED, ReferralStatus.CANCELLED, ReferralStatus.EXPIRED):
+            return self.closed_at
+        return self.sent_at or self.created_at
 
     @property
     def is_awaiting_answer(self):

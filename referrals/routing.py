@@ -18,26 +18,34 @@ Order of proposals
     the next sizes (size + 1, then + 2, ...), still irredundant, until ``limit`` is reached. Within
     one size, proposals are ranked by, in this order:
 
-    1. number of official partners (more first);
-    2. distance: first the number of services with an unknown distance (fewer first; an unknown
+    1. number of "full" services (fewer first): a service that cannot take the person never comes
+       before one that can, official or not;
+    2. number of official partners (more first);
+    3. distance: first the number of services with an unknown distance (fewer first; an unknown
        distance is worse than any known one), then the sum of the known distances, compared in whole
        metres (smaller first);
-    3. capacity: number of "full" services, then number of "waiting_list" ones (fewer first);
-       this is the same as comparing the capacity ranks (open < waiting_list < full) sorted worst
-       first;
-    4. freshness: the verification dates sorted oldest first, compared element by element (the
+    4. number of "waiting_list" services (fewer first);
+    5. freshness: the verification dates sorted oldest first, compared element by element (the
        proposal whose oldest verification is the most recent wins, then the next oldest...); a
        missing date is older than any date;
-    5. the sorted service ids (smaller first), so the order is total and does not depend on the
+    6. the sorted service ids (smaller first), so the order is total and does not depend on the
        order of the candidates.
 
-    ``candidate_key`` ranks single services with the same criteria; ``Proposal.rank_key`` exposes
-    the key above.
+    Hence a full service never comes first when an open or waiting-list candidate covers the needs
+    it is assigned: swapping them gives a cover of the same size or smaller with one full service
+    fewer. ``candidate_key`` ranks single services with the same criteria (full last, then official
+    first, closer, open before waiting list, fresher, smaller id); ``Proposal.rank_key`` exposes the
+    key above.
+
+Alternatives per need
+    ``alternatives`` lists, for each need, the best candidates covering it by ``candidate_key``
+    (services that can take the person first, official partners first among them), leaving out
+    the services of the proposal shown above them.
 
 Assignment of needs (display)
     In a proposal, each coverable need is assigned to exactly one service: the only one covering it,
     or, when several services of the proposal cover it, the best of them by ``candidate_key``
-    (official first, then closer, more available, fresher, smaller id). Since proposals are
+    (not full first, then official, closer, more available, fresher, smaller id). Since proposals are
     irredundant, every service gets at least one need. ``Assignment.also_covers`` lists the other
     case needs that service could take but that are assigned to another service. Services (and
     assignments) are listed in the order of their first assigned need (needs sorted), then by id.
@@ -65,6 +73,7 @@ __all__ = [
     "Assignment",
     "Candidate",
     "Proposal",
+    "alternatives",
     "candidate_key",
     "format_km",
     "outside_advantages",
@@ -221,9 +230,10 @@ def format_km(distance_km: float) -> str:
 
 
 def _candidate_parts(candidate: Candidate) -> tuple:
-    """(official, unknown distance, distance in metres, capacity rank, verification ordinal, id)."""
+    """(full, official, unknown distance, distance in metres, capacity rank, verification ordinal, id)."""
     distance = candidate.distance_km
     return (
+        1 if candidate.capacity == "full" else 0,
         1 if candidate.official else 0,
         1 if distance is None else 0,
         0 if distance is None else round(distance * 1000),
@@ -235,23 +245,21 @@ def _candidate_parts(candidate: Candidate) -> tuple:
 
 def candidate_key(candidate: Candidate) -> tuple:
     """Rank of a single service (smaller is better), with the same criteria as proposals."""
-    official, unknown, metres, capacity, verified, ident = _candidate_parts(candidate)
-    return (-official, unknown, metres, capacity, -verified, ident)
+    return _candidate_sort_key((_candidate_parts(candidate), candidate))
 
 
 def _proposal_key(parts: list[tuple]) -> tuple:
-    official = unknown = metres = full = waiting = 0
+    full = official = unknown = metres = waiting = 0
     for part in parts:
-        official += part[0]
-        unknown += part[1]
-        metres += part[2]
-        if part[3] == 2:
-            full += 1
-        elif part[3] == 1:
+        full += part[0]
+        official += part[1]
+        unknown += part[2]
+        metres += part[3]
+        if part[4] == 1:
             waiting += 1
-    freshness = tuple(-verified for verified in sorted(part[4] for part in parts))
-    ids = tuple(sorted(part[5] for part in parts))
-    return (len(parts), -official, unknown, metres, full, waiting, freshness, ids)
+    freshness = tuple(-verified for verified in sorted(part[5] for part in parts))
+    ids = tuple(sorted(part[6] for part in parts))
+    return (len(parts), full, -official, unknown, metres, waiting, freshness, ids)
 
 
 # --- Helpers ------------------------------------------------------------------------------------
@@ -346,8 +354,8 @@ def propose(needs: Iterable, candidates: Iterable[Candidate], limit: int = 5) ->
 
 
 def _candidate_sort_key(item: tuple[tuple, Candidate]) -> tuple:
-    official, unknown, metres, capacity, verified, ident = item[0]
-    return (-official, unknown, metres, capacity, -verified, ident)
+    full, official, unknown, metres, capacity, verified, ident = item[0]
+    return (full, -official, unknown, metres, capacity, -verified, ident)
 
 
 def _irredundant_covers(size: int, full: int, by_bit: dict[int, list[int]], widest: int) -> list[tuple]:
@@ -468,6 +476,29 @@ def shortlist(needs: Iterable, candidates: Iterable[Candidate], per_group: int =
     for members in groups.values():
         kept.extend(heapq.nsmallest(per_group, members, key=candidate_key))
     return sorted(kept, key=lambda candidate: candidate.id)
+
+
+# --- Alternatives per need -----------------------------------------------------------------------
+
+
+def alternatives(
+    needs: Iterable, candidates: Iterable[Candidate], *, exclude: Iterable = (), per_need: int = 4
+) -> dict:
+    """Need -> the best ``per_need`` candidates covering it (by ``candidate_key``), leaving out the
+    ids in ``exclude`` (the services of the proposal shown above); a need nobody else covers maps to
+    an empty tuple.
+
+    On ``shortlist(needs, candidates, per_group)`` this gives the same lists as on every candidate
+    when ``per_need < per_group`` and ``exclude`` holds one irredundant proposal (at most one of its
+    services shares a shortlist group, whose other members all cover the same needs).
+    """
+    order = _ordered_needs(needs)
+    excluded = frozenset(exclude)
+    pool = [candidate for candidate in _unique_candidates(candidates) if candidate.id not in excluded]
+    return {
+        need: tuple(heapq.nsmallest(per_need, (c for c in pool if need in c.needs), key=candidate_key))
+        for need in order
+    }
 
 
 # --- Advantages of outside services -------------------------------------------------------------

@@ -6,15 +6,16 @@ The routing algorithm itself (referrals.routing) is pure; this module is its onl
 import heapq
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 
-from partners.models import Domain, Service
+from partners.models import Domain, Public, Service
 from partners.search import bounding_box, distance_expression
 
-from .routing import Candidate, outside_advantages, propose, shortlist, uncovered_needs
+from .routing import Candidate, alternatives, outside_advantages, propose, shortlist, uncovered_needs
 
 ALL_PUBLICS_CODE = "tous-publics"
 SHORTLIST_PER_GROUP = 5
+ALTERNATIVES_PER_NEED = SHORTLIST_PER_GROUP - 1  # exact on the shortlist (see routing.alternatives)
 
 
 @dataclass
@@ -22,13 +23,19 @@ class RoutingResult:
     proposals: list
     advantages: list
     uncovered: frozenset
-    services: dict  # id -> Service (display data)
+    services: dict  # id -> Service (display data, publics prefetched)
     needs: dict  # id -> Domain
     candidate_count: int
+    alternatives: dict  # need id -> the best other candidates covering it (routing.alternatives)
 
 
-def routing_for_case(case, *, radius_km, official_ids, limit=5) -> RoutingResult:
-    needs = {d.pk: d for d in case.needs.all()}
+def routing_for_case(case, *, radius_km, official_ids, limit=5, need_ids=None, referred_ids=frozenset()):
+    """Proposals, notes and alternatives per need for ``case`` (only ``need_ids`` of its needs, if given).
+
+    Services in ``referred_ids`` (already referred for this case) never take part in proposals: they
+    are listed among the alternatives, where the page says what became of their referral.
+    """
+    needs = {d.pk: d for d in case.needs.all() if need_ids is None or d.pk in need_ids}
     need_of = Domain.objects.meeting(needs)
     covering = set(need_of)
 
@@ -61,7 +68,8 @@ def routing_for_case(case, *, radius_km, official_ids, limit=5) -> RoutingResult
     # same capacity, can appear in proposals or notes (see routing.shortlist). Around Paris that is a
     # few hundred of 12 000: grouping the rows first spares building the others (~25 ms).
     # Within a group, this order is candidate_key's: distance (rounded as below), freshness, id.
-    per_group = max(limit, SHORTLIST_PER_GROUP)
+    # Referred services are left out of proposals only: keep enough of each group for both uses.
+    kept_per_group = max(limit, SHORTLIST_PER_GROUP) + len(referred_ids)
     groups = {}
     for pk, (capacity, verified_on, distance) in services_by_id.items():
         rank = (round(distance, 1), -(verified_on.toordinal() if verified_on else 0), pk)
@@ -78,16 +86,27 @@ def routing_for_case(case, *, radius_km, official_ids, limit=5) -> RoutingResult
             verified_on=verified_on,
         )
         for (covered, official, capacity), members in groups.items()
-        for rank, verified_on in heapq.nsmallest(per_group, members, key=lambda member: member[0])
+        for rank, verified_on in heapq.nsmallest(kept_per_group, members, key=lambda member: member[0])
     ]
     need_set = frozenset(needs)
+    per_group = max(limit, SHORTLIST_PER_GROUP)
     best = shortlist(need_set, candidates, per_group=per_group)
-    proposals = propose(need_set, best, limit=limit)
+    untried = shortlist(need_set, [c for c in candidates if c.id not in referred_ids], per_group=per_group)
+    proposals = propose(need_set, untried, limit=limit)
     advantages = outside_advantages(need_set, best)
-    shown_ids = {c.id for p in proposals for c in p.services} | {
-        c.id for a in advantages for c in (a.outside, a.official) if c is not None
-    }
-    display = Service.objects.filter(pk__in=shown_ids).select_related("organisation", "commune").in_bulk()
+    in_first = {c.id for c in proposals[0].services} if proposals else set()
+    others = alternatives(need_set, best, exclude=in_first, per_need=ALTERNATIVES_PER_NEED)
+    shown_ids = (
+        {c.id for p in proposals for c in p.services}
+        | {c.id for a in advantages for c in (a.outside, a.official) if c is not None}
+        | {c.id for listed in others.values() for c in listed}
+    )
+    display = (
+        Service.objects.filter(pk__in=shown_ids)
+        .select_related("organisation", "commune")
+        .prefetch_related(Prefetch("publics", queryset=Public.objects.order_by("label")))
+        .in_bulk()
+    )
     return RoutingResult(
         proposals=proposals,
         advantages=advantages,
@@ -95,4 +114,5 @@ def routing_for_case(case, *, radius_km, official_ids, limit=5) -> RoutingResult
         services=display,
         needs=needs,
         candidate_count=len(services_by_id),
+        alternatives=others,
     )

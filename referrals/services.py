@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -19,6 +19,8 @@ from .models import AWAITING_ANSWER_STATUSES, COMMENT_MAX_LENGTH, Case, Referral
 from .notifications import notify_receiver, notify_sender
 
 logger = logging.getLogger(__name__)
+
+PENDING_REFERRAL_MESSAGE = "Une orientation est déjà en cours vers ce service : décochez-le."
 
 
 # --- Classification ---------------------------------------------------------------------------
@@ -123,7 +125,7 @@ def referrals_create(*, case, requests, user, message="", contact_phone="", cont
         if service.pk == case.service_id:
             errors[service.pk] = "Vous ne pouvez pas orienter vers votre propre service."
         elif service.pk in pending:
-            errors[service.pk] = "Une orientation est déjà en cours vers ce service."
+            errors[service.pk] = PENDING_REFERRAL_MESSAGE
         elif not covered:
             errors[service.pk] = "Ce service ne couvre aucun des besoins de la situation."
         elif result.needs_reason and request.reason not in OffConventionReason.values:
@@ -139,18 +141,24 @@ def referrals_create(*, case, requests, user, message="", contact_phone="", cont
     for service, covered, result in preview:
         request = by_id[service.pk]
         keep_reason = result.classification != Classification.IN_CONVENTION
-        referral = Referral.objects.create(
-            case=case,
-            service=service,
-            classification=result.classification,
-            convention=result.convention,
-            off_convention_reason=request.reason if keep_reason else "",
-            off_convention_details=request.details.strip() if keep_reason else "",
-            message=message.strip(),
-            contact_phone=contact_phone.strip(),
-            contact_email=contact_email.strip(),
-            sender=user,
-        )
+        try:
+            with transaction.atomic():  # a savepoint: the error below undoes the whole send
+                referral = Referral.objects.create(
+                    case=case,
+                    service=service,
+                    classification=result.classification,
+                    convention=result.convention,
+                    off_convention_reason=request.reason if keep_reason else "",
+                    off_convention_details=request.details.strip() if keep_reason else "",
+                    message=message.strip(),
+                    contact_phone=contact_phone.strip(),
+                    contact_email=contact_email.strip(),
+                    sender=user,
+                )
+        except IntegrityError:
+            # Only the one-pending-referral constraint can fail here (the case row is locked, so it
+            # means a referral was written without that lock): said next to the service, nothing kept.
+            raise ReferralRejected({service.pk: PENDING_REFERRAL_MESSAGE}) from None
         referral.needs.set(covered)
         referral.send(by=user)
         notify_receiver(referral, "sent")  # links and e-mails saved with the referrals, sent after commit

@@ -8,6 +8,7 @@ from django.db.models import Count, Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_fsm import ConcurrentTransition, can_proceed
 
@@ -28,11 +29,13 @@ from .models import (
     ReferralEvent,
 )
 from .notifications import notify_receiver, notify_sender
-from .routing_data import routing_for_case
+from .routing import format_km
+from .routing_data import ALL_PUBLICS_CODE, routing_for_case
 from .services import ReferralRejected, ReferralRequest, referral_preview, referrals_create
 
 ROUTING_RADII = RADIUS_CHOICES_KM
 MAX_ADVANTAGES_SHOWN = 6
+PUBLICS_SHOWN = 3
 
 
 def worker_required(view):
@@ -187,9 +190,22 @@ def _case_detail_context(case, **extra):
         )
         .order_by("-created_at", "-pk")
     )
+    needs = list(case.needs.order_by("label"))
+    referrals = list(referrals)
+    for referral in referrals:
+        # Refused or expired: routing again on the needs it was for (those still in the case).
+        reroute = [n.pk for n in referral.needs.all() if n in needs] if case.is_open else []
+        referral.reroute_count = len(reroute)
+        referral.reroute_url = (
+            reverse("referrals:case_routing", args=[case.pk])
+            + "?"
+            + urlencode([("besoin", n) for n in reroute])
+            if reroute and referral.may_be_rerouted
+            else ""
+        )
     return {
         "case": case,
-        "needs": case.needs.order_by("label"),
+        "needs": needs,
         "publics": case.publics.order_by("label"),
         "referrals": referrals,
         "case_error": "",
@@ -224,6 +240,51 @@ def case_reopen(request, pk):
 # --- Routing and referring -----------------------------------------------------------------------
 
 
+def _routing_error(request, case, status=400, **context):
+    context = {
+        "case": case,
+        "error": "",
+        "radius_error": "",
+        "radius": case.radius_km,
+        "need_ids": (),
+        "routed_needs": [],
+        **context,
+    }
+    return render(request, "referrals/case_routing.html", {"radii": ROUTING_RADII, **context}, status=status)
+
+
+def _routing_needs(request, case):
+    """The needs to route: every need of the case, or those named by ``besoin`` (after a refusal).
+
+    Returns (need ids or None for all, error message)."""
+    raw = request.GET.getlist("besoin")
+    if not raw:
+        return None, ""
+    wanted = {parse_id(value) for value in raw}
+    if None in wanted or not wanted <= set(case.needs.values_list("pk", flat=True)):
+        return None, "Besoin inconnu : choisissez un besoin de la situation."
+    return wanted, ""
+
+
+def _publics_text(service):
+    """Who a service is for, in a few words: "Tous publics" when it does not restrict its public."""
+    labels = [p.label for p in service.publics.all() if p.code != ALL_PUBLICS_CODE]
+    if not labels or len(labels) < len(service.publics.all()):
+        return "Tous publics"
+    if len(labels) > PUBLICS_SHOWN:
+        more = len(labels) - PUBLICS_SHOWN
+        return f"{', '.join(labels[:PUBLICS_SHOWN])} et {more} autre{'s' if more > 1 else ''}"
+    return ", ".join(labels)
+
+
+def _notes_by_service(notes):
+    """Notes about the same outside service merged: [(note row, [sentences])]."""
+    merged = {}
+    for note in notes:
+        merged.setdefault(note["service"].pk, (note, []))[1].append(note["advantage"].sentence())
+    return list(merged.values())
+
+
 @require_GET
 @worker_required
 def case_routing(request, pk):
@@ -231,63 +292,83 @@ def case_routing(request, pk):
     if not case.is_open:
         return _case_refused(request, case, CASE_CLOSED_MESSAGE)
     if case.commune is None or case.commune.latitude is None:
-        return render(
-            request,
-            "referrals/case_routing.html",
-            {
-                "case": case,
-                "error": "Indiquez le lieu de vie de la situation pour proposer des orientations.",
-                "radius_error": "",
-                "radii": ROUTING_RADII,
-            },
-            status=400,
+        return _routing_error(
+            request, case, error="Indiquez le lieu de vie de la situation pour proposer des orientations."
         )
+    need_ids, need_error = _routing_needs(request, case)
+    if need_error:
+        return _routing_error(request, case, error=need_error)
     radius = parse_id(request.GET.get("rayon") or case.radius_km)
     if radius not in ROUTING_RADII:
-        return render(
-            request,
-            "referrals/case_routing.html",
-            {
-                "case": case,
-                "error": "",
-                "radius_error": RADIUS_MESSAGE,
-                "radius": case.radius_km,
-                "radii": ROUTING_RADII,
-            },
-            status=400,
-        )
+        return _routing_error(request, case, radius_error=RADIUS_MESSAGE, need_ids=need_ids or ())
     partnerships = Partnerships.for_request(request)
-    result = routing_for_case(case, radius_km=radius, official_ids=partnerships.partner_ids)
+    referred = case.referrals.latest_by_service()
+    handled = set(case.referrals.pending().values_list("needs", flat=True))  # already being taken care of
+    result = routing_for_case(
+        case,
+        radius_km=radius,
+        official_ids=partnerships.partner_ids,
+        limit=1,
+        need_ids=need_ids,
+        referred_ids=frozenset(referred),
+    )
     uncovered_needs_record(case=case, need_ids=result.uncovered)  # insight: needs with no service
-    proposals = [
-        {
+
+    def labels(need_ids):
+        return sorted((result.needs[n] for n in need_ids), key=lambda d: d.label)
+
+    def row(candidate, **extra):
+        service = result.services[candidate.id]
+        return {
+            "service": service,
+            "candidate": candidate,
+            "conventions": partnerships.conventions_with(candidate.id),
+            "publics": _publics_text(service),
+            "distance": "" if candidate.distance_km is None else format_km(candidate.distance_km),
+            "referral": referred.get(candidate.id),
+            **extra,
+        }
+
+    in_best = {c.id for c in result.proposals[0].services} if result.proposals else set()
+    # The strongest note per need and kind is enough to make the point; more would bury the proposal.
+    # A note about a service already in the proposal says nothing the proposal does not.
+    notes, seen = [], set()
+    for advantage in result.advantages:
+        key = (advantage.need, advantage.kind)
+        if key in seen or advantage.outside.id in in_best or len(notes) >= MAX_ADVANTAGES_SHOWN:
+            continue
+        seen.add(key)
+        notes.append(row(advantage.outside, advantage=advantage, need=result.needs[advantage.need]))
+    best = None
+    if result.proposals:
+        proposal = result.proposals[0]
+        best = {
             "proposal": proposal,
             "rows": [
-                {
-                    "service": result.services[a.candidate.id],
-                    "candidate": a.candidate,
-                    "covers": sorted((result.needs[n] for n in a.covers), key=lambda d: d.label),
-                    "conventions": partnerships.conventions_with(a.candidate.id),
-                    "stale": result.services[a.candidate.id].is_stale(),
-                }
+                row(
+                    a.candidate,
+                    covers=labels(a.covers),
+                    stale=result.services[a.candidate.id].is_stale(),
+                    # A need already referred elsewhere (awaiting an answer or accepted) is not sent twice
+                    # unless the worker ticks it.
+                    already_handled=a.covers <= handled,
+                    # Each note sits under the service of the proposal taking its need, one pick per
+                    # outside service.
+                    notes=_notes_by_service([n for n in notes if n["advantage"].need in a.covers]),
+                )
                 for a in proposal.assignments
             ],
         }
-        for proposal in result.proposals
+    alternatives = [
+        {
+            "need": need,
+            "rows": [
+                row(candidate, also=labels((candidate.needs & set(result.needs)) - {need.pk}))
+                for candidate in result.alternatives.get(need.pk, ())
+            ],
+        }
+        for need in labels(set(result.needs) - result.uncovered)
     ]
-    # The strongest note per need and kind is enough to make the point; more would bury the proposals.
-    advantages, seen = [], set()
-    for advantage in result.advantages:
-        if (advantage.need, advantage.kind) in seen or len(advantages) >= MAX_ADVANTAGES_SHOWN:
-            continue
-        seen.add((advantage.need, advantage.kind))
-        advantages.append(
-            {
-                "advantage": advantage,
-                "service": result.services[advantage.outside.id],
-                "need": result.needs[advantage.need],
-            }
-        )
     return render(
         request,
         "referrals/case_routing.html",
@@ -297,45 +378,66 @@ def case_routing(request, pk):
             "radius_error": "",
             "radius": radius,
             "radii": ROUTING_RADII,
-            "proposals": proposals,
-            "advantages": advantages,
-            "uncovered": sorted((result.needs[n] for n in result.uncovered), key=lambda d: d.label),
+            "need_ids": sorted(need_ids or ()),
+            "routed_needs": labels(result.needs) if need_ids else [],
+            "best": best,
+            "notes": notes,
+            "alternatives": alternatives,
+            "uncovered": labels(result.uncovered),
             "candidate_count": result.candidate_count,
         },
     )
 
 
 def _requests_from_post(post):
-    """The services picked, with the reasons given; returns (requests, values that are not ids)."""
-    requests, invalid = {}, []
-    for raw_id in post.getlist("services"):
-        service_id = parse_id(raw_id)
-        if service_id is None:
-            invalid.append(raw_id)
-        elif service_id not in requests:
-            requests[service_id] = ReferralRequest(
-                service_id=service_id,
-                reason=post.get(f"reason_{service_id}", ""),
-                details=post.get(f"details_{service_id}", ""),
-            )
-    return list(requests.values()), invalid
+    """The services ticked, with the reasons given, and every service listed on the confirm page
+    (ticked or not, in order); returns (requests, listed ids, values that are not ids)."""
+    requests, listed, invalid = {}, {}, []
+    for field in ("services", "listed"):
+        for raw_id in post.getlist(field):
+            service_id = parse_id(raw_id)
+            if service_id is None:
+                invalid.append(raw_id)
+                continue
+            listed[service_id] = None
+            if field == "services" and service_id not in requests:
+                requests[service_id] = ReferralRequest(
+                    service_id=service_id,
+                    reason=post.get(f"reason_{service_id}", ""),
+                    details=post.get(f"details_{service_id}", ""),
+                )
+    return list(requests.values()), list(listed), invalid
 
 
 @require_POST
 @worker_required
 def case_refer(request, pk):
-    """Two steps on one URL: review (classification shown, reasons asked), then confirm (all or nothing)."""
+    """Two steps on one URL: review (classification shown, reasons asked), then confirm (all or nothing).
+
+    The confirm page lists every service picked, each with a box the worker may untick; only the
+    ticked ones are sent, and an error is shown next to the service it concerns.
+    """
     case = _load_case(request, pk)
     if not case.is_open:
         return _case_refused(request, case, CASE_CLOSED_MESSAGE)
-    requests, invalid = _requests_from_post(request.POST)
-    errors = {}
+    requests, listed, invalid = _requests_from_post(request.POST)
+    referred = case.referrals.latest_by_service()
     confirming = request.POST.get("confirm") == "1"
+    if not confirming:
+        # A service with a referral still open for this case cannot be sent again: listed, unticked.
+        requests = [
+            r for r in requests if not (r.service_id in referred and referred[r.service_id].is_pending)
+        ]
+    errors = {}
     message_form = ReferralMessageForm.for_service(case.service, request.POST if confirming else None)
     if invalid:
         errors[None] = INVALID_CHOICE % {"value": invalid[0][:30]}
+    elif not listed:
+        errors[None] = "Choisissez au moins un service."
+    elif confirming and not requests:
+        errors[None] = "Cochez au moins un service à orienter."
     elif confirming and not message_form.is_valid():
-        errors = {None: "Corrigez le message ou les coordonnées ci-dessous."}
+        errors[None] = "Corrigez le message ou les coordonnées ci-dessous."
     elif confirming:
         try:
             referrals = referrals_create(
@@ -344,31 +446,37 @@ def case_refer(request, pk):
         except CaseStateError as error:
             return _case_refused(request, _load_case(request, pk), str(error))
         except ReferralRejected as rejected:
-            errors = rejected.errors_by_service
+            errors = dict(rejected.errors_by_service)
         else:
-            messages.success(
-                request,
-                f"{len(referrals)} orientation{'s' if len(referrals) > 1 else ''} envoyée{'s' if len(referrals) > 1 else ''}.",
-            )
+            count = len(referrals)
+            plural = "s" if count > 1 else ""
+            messages.success(request, f"{count} orientation{plural} envoyée{plural}.")
             return redirect("referrals:case_detail", pk=case.pk)
-    elif not requests:
-        errors = {None: "Choisissez au moins un service."}
-    preview = referral_preview(case=case, service_ids=[r.service_id for r in requests]) if requests else []
+    preview = referral_preview(case=case, service_ids=listed) if listed else []
     by_id = {r.service_id: r for r in requests}
-    missing = set(by_id) - {service.pk for service, _, _ in preview}
+    missing = set(listed) - {service.pk for service, _, _ in preview}
     if missing:
         # Unknown or deactivated meanwhile: said plainly, and left out of the form shown again.
         errors.setdefault(
             None,
             "Un service choisi n'existe pas ou n'est plus actif : il a été retiré de la liste ci-dessous.",
         )
+    if errors and None not in errors:
+        errors[None] = "Rien n'a été envoyé : corrigez ou décochez les services signalés ci-dessous."
     needs = {d.pk: d for d in case.needs.all()}
     rows = [
         {
             "service": service,
             "covers": sorted((needs[n] for n in covered if n in needs), key=lambda d: d.label),
             "result": result,
-            "request": by_id[service.pk],
+            "ticked": service.pk in by_id,
+            "request": by_id.get(service.pk)
+            or ReferralRequest(
+                service_id=service.pk,
+                reason=request.POST.get(f"reason_{service.pk}", ""),
+                details=request.POST.get(f"details_{service.pk}", ""),
+            ),
+            "referral": referred.get(service.pk),
             "error": errors.get(service.pk, ""),
         }
         for service, covered, result in preview
@@ -379,6 +487,7 @@ def case_refer(request, pk):
         {
             "case": case,
             "rows": rows,
+            "ticked_count": sum(1 for row in rows if row["ticked"]),
             "general_error": errors.get(None, ""),
             "reasons": REASON_CHOICES,
             "message_form": message_form,

@@ -419,6 +419,22 @@ CASES = [
     Bad("routing-rayon-negative", routing("-5"), message="Rayon invalide"),
     Bad("routing-rayon-not-offered", routing("7"), message="Rayon invalide"),
     Bad("routing-rayon-huge", routing(HUGE_NUMBER), message="Rayon invalide"),
+    Bad("routing-besoin-abc", routing("20&besoin=abc"), message="Besoin inconnu"),
+    Bad("routing-besoin-not-of-the-case", routing("20&besoin=987654"), message="Besoin inconnu"),
+    Bad("routing-besoin-huge", routing("20&besoin=" + HUGE_ID), message="Besoin inconnu"),
+    Bad(
+        "refer-confirm-listed-abc",
+        path=lambda w: reverse("referrals:case_refer", args=[w.case_a.pk]),
+        method="POST",
+        data=lambda w: {"listed": ["abc"], "services": [str(w.service_out.pk)], "confirm": "1"},
+    ),
+    Bad(
+        "refer-confirm-nothing-ticked",
+        path=lambda w: reverse("referrals:case_refer", args=[w.case_a.pk]),
+        method="POST",
+        data=lambda w: {"listed": [str(w.service_out.pk)], "confirm": "1"},
+        message="Cochez au moins un service",
+    ),
     Bad("routing-case-huge-id", lambda w: f"/situations/{HUGE_ID}/propositions/", statuses=frozenset({404})),
     # --- Admin changelist filters (administrator) ------------------------------------------------------
     *[

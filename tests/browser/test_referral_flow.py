@@ -49,8 +49,10 @@ def test_worker_refers_off_convention_with_a_reason_and_receiver_accepts(
     assert_accessible(page)
     assert_fits_width(page)
 
-    proposal = page.locator("form.proposal").filter(has_text="Épicerie voisine").first
-    proposal.get_by_role("button", name="Orienter vers les services cochés").click()
+    # The partner comes ticked; the worker prefers the closer service the note names.
+    page.get_by_role("checkbox", name="Épicerie partenaire", exact=False).uncheck()
+    page.locator(".routing-note").get_by_role("checkbox", name="Épicerie voisine", exact=False).check()
+    page.get_by_role("button", name="Orienter vers les services cochés").click()
     page.get_by_role("button", name="Envoyer 1 orientation").click()
     expect(page.get_by_role("alert")).to_contain_text("indiquez le motif")
     page.get_by_label("Motif", exact=False).first.select_option("closer")

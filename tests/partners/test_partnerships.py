@@ -113,6 +113,12 @@ def test_a_thematique_meets_its_categorys_need_and_only_that(world):
     assert Partnerships.of(world["worker"].service).cover({category.pk}) == {category.pk}
 
 
+def routing_rows(context):
+    """Every service row of the proposals page: the best proposal, the notes, the alternatives."""
+    best = context["best"]["rows"] if context["best"] else []
+    return [*best, *context["notes"], *(row for group in context["alternatives"] for row in group["rows"])]
+
+
 def test_every_screen_shows_the_partners_of_the_read_model(world, client_for, monkeypatch):
     """Search badges and filter, service page, home and routing all read Partnerships: change what it
     says and every screen follows (before, four of them computed the rule themselves)."""
@@ -134,10 +140,7 @@ def test_every_screen_shows_the_partners_of_the_read_model(world, client_for, mo
             ),
             "routing": {
                 row["service"].pk
-                for proposal in client.get(reverse("referrals:case_routing", args=[case.pk])).context[
-                    "proposals"
-                ]
-                for row in proposal["rows"]
+                for row in routing_rows(client.get(reverse("referrals:case_routing", args=[case.pk])).context)
                 if row["conventions"]
             },
         }

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from referrals.routing import (
     Advantage,
     Candidate,
+    alternatives,
     candidate_key,
     format_km,
     outside_advantages,
@@ -145,16 +146,27 @@ def test_more_recently_verified_first():
 
 
 def test_criteria_apply_in_order():
-    # Official beats distance, distance beats capacity, capacity beats freshness.
+    # Full beats official, official beats distance, distance beats waiting list, waiting list beats
+    # freshness.
     candidates = [
         cand(1, {1}, official=True),
-        cand(2, {2}, official=True, distance=50.0, capacity="full"),
-        cand(3, {2}, distance=1.0),
-        cand(4, {2}, official=True, distance=40.0, capacity="full"),
+        cand(2, {2}, official=True, distance=1.0, capacity="full"),
+        cand(3, {2}, distance=60.0),
+        cand(4, {2}, official=True, distance=40.0, capacity="waiting_list"),
         cand(5, {2}, official=True, distance=50.0, capacity="open", verified=datetime.date(2020, 1, 1)),
+        cand(6, {2}, official=True, distance=50.0, capacity="waiting_list"),
     ]
-    proposals = propose({1, 2}, candidates)
-    assert id_sets(proposals) == [{1, 4}, {1, 5}, {1, 2}, {1, 3}]
+    proposals = propose({1, 2}, candidates, limit=6)
+    assert id_sets(proposals) == [{1, 4}, {1, 5}, {1, 6}, {1, 3}, {1, 2}]
+
+
+def test_a_full_partner_never_comes_before_an_open_or_waiting_outside_service():
+    partner_full = cand(1, {1, 2}, official=True, distance=1.0, capacity="full")
+    outside_waiting = cand(2, {1, 2}, distance=40.0, capacity="waiting_list")
+    assert id_sets(propose({1, 2}, [partner_full, outside_waiting])) == [{2}, {1}]
+    # A full service covering both needs still beats two services: size comes first.
+    pair = [cand(3, {1}), cand(4, {2})]
+    assert id_sets(propose({1, 2}, [partner_full, *pair])) == [{1}, {3, 4}]
 
 
 def test_ids_break_the_remaining_ties():
@@ -292,10 +304,10 @@ def reference_key(services):
     known = [s.distance_km for s in services if s.distance_km is not None]
     return (
         len(services),
+        sum(s.capacity == "full" for s in services),
         -sum(s.official for s in services),
         len(services) - len(known),
         sum(known),  # halves and integers only: exact
-        sum(s.capacity == "full" for s in services),
         sum(s.capacity == "waiting_list" for s in services),
         # Verification dates oldest first (never verified = oldest), the more recent the better.
         tuple(
@@ -387,7 +399,7 @@ def test_candidate_key_orders_single_services():
         cand(4, {1}, distance=2.0, verified=None),
         cand(5, {1}, distance=2.0),
     ]
-    assert [s.id for s in sorted(services, key=candidate_key)] == [2, 5, 4, 3, 1]
+    assert [s.id for s in sorted(services, key=candidate_key)] == [5, 4, 1, 2, 3]
 
 
 # --- Advantages of outside services -----------------------------------------------------------------
@@ -528,3 +540,53 @@ def test_shortlist_changes_neither_proposals_nor_notes(instance, per_group):
         return {(need, a.kind, a.official.id) for a in advantages for need in a.needs}
 
     assert reported(fewer) == reported(everything)
+
+
+@settings(max_examples=200, deadline=None)
+@given(instances(), st.integers(2, 5))
+def test_a_full_service_never_comes_first_when_an_available_one_covers_its_needs(instance, per_group):
+    needs, candidates, _ = instance
+    for pool in (candidates, shortlist(needs, candidates, per_group=per_group)):
+        proposals = propose(needs, pool, limit=1)
+        if not proposals:
+            continue
+        for assignment in proposals[0].assignments:
+            if assignment.candidate.capacity != "full":
+                continue
+            available = [c for c in candidates if c.capacity != "full" and assignment.covers <= c.needs]
+            assert not available, (assignment, available)
+
+
+# --- Alternatives per need ------------------------------------------------------------------------
+
+
+def test_alternatives_list_available_services_first_then_official_partners_first():
+    services = [
+        cand(1, {1}, official=True, distance=2.0, capacity="full"),
+        cand(2, {1}, distance=3.0),
+        cand(3, {1, 2}, official=True, distance=30.0, capacity="waiting_list"),
+        cand(4, {1}, distance=1.0, capacity="waiting_list"),
+        cand(5, {2}, distance=1.0),
+        cand(6, {1}, distance=1.0, capacity="full"),
+    ]
+    found = alternatives({1, 2, 3}, services, exclude={5}, per_need=4)
+    assert {need: [c.id for c in listed] for need, listed in found.items()} == {
+        1: [3, 4, 2, 1],
+        2: [3],
+        3: [],
+    }
+
+
+@settings(max_examples=200, deadline=None)
+@given(instances(), st.integers(1, 4))
+def test_alternatives_on_the_shortlist_are_those_of_every_candidate(instance, per_need):
+    needs, candidates, _ = instance
+    kept = shortlist(needs, candidates, per_group=per_need + 1)
+    best = propose(needs, kept, limit=1)
+    shown = {c.id for c in best[0].services} if best else set()
+    found = alternatives(needs, kept, exclude=shown, per_need=per_need)
+    assert found == alternatives(needs, candidates, exclude=shown, per_need=per_need)
+    for need, listed in found.items():
+        assert len(listed) <= per_need
+        assert all(need in c.needs and c.id not in shown for c in listed)
+        assert list(listed) == sorted(listed, key=candidate_key)
