@@ -52,3 +52,14 @@ class ErrorReportCategory(models.TextChoices):
 class ErrorReportStatus(models.TextChoices):
     OPEN = "open", "Ouvert"
     CLOSED = "closed", "Clos"
+
+
+class SpreadsheetImportStatus(models.TextChoices):
+    """Where a spreadsheet import stands: analysed (dry run) first, written only once confirmed."""
+
+    PENDING = "pending", "En attente"
+    ANALYSING = "analysing", "Analyse en cours"
+    READY = "ready", "Analysé : à confirmer"
+    IMPORTING = "importing", "Import en cours"
+    DONE = "done", "Importé"
+    FAILED = "failed", "Échec (rien n'a été écrit)"
