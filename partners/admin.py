@@ -712,6 +712,7 @@ class SpreadsheetUploadForm(forms.Form):
 
     file = forms.FileField(
         label="Fichier CSV ou XLSX",
+        error_messages={"empty": "Le fichier est vide.", "required": "Choisissez un fichier CSV ou XLSX."},
         help_text=(
             "Colonnes du schéma data·inclusion (source, id, nom…), une ligne d'en-tête ; un classeur peut "
             "porter une feuille « Structures » et une feuille « Services ». Rien n'est écrit avant votre "
@@ -723,7 +724,12 @@ class SpreadsheetUploadForm(forms.Form):
         upload = self.cleaned_data["file"]
         if upload.size > self.MAX_BYTES:
             raise ValidationError("Fichier trop gros (30 Mo au plus) : découpez-le.")
-        return upload
+        content = upload.read()
+        try:  # format, encoding and header row, before anything is stored
+            spreadsheets.check_file(content)
+        except spreadsheets.SpreadsheetError as error:
+            raise ValidationError(str(error)) from None
+        return upload.name, content
 
 
 @admin.register(SpreadsheetImport)
@@ -804,10 +810,8 @@ class SpreadsheetImportAdmin(RejectNulAdminMixin, LargeTableAdminMixin, admin.Mo
             raise PermissionDenied
         form = SpreadsheetUploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            upload = form.cleaned_data["file"]
-            job = spreadsheets.spreadsheet_import_create(
-                user=request.user, file_name=upload.name, content=upload.read()
-            )
+            name, content = form.cleaned_data["file"]
+            job = spreadsheets.spreadsheet_import_create(user=request.user, file_name=name, content=content)
             return HttpResponseRedirect(reverse("admin:partners_spreadsheetimport_change", args=[job.pk]))
         context = {
             **self.admin_site.each_context(request),

@@ -211,7 +211,7 @@ def _sheet(kind, name, header, rows, report):
     return sheet
 
 
-def _read_xlsx(content, report):
+def _read_xlsx(content, report, header_only):
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -228,7 +228,7 @@ def _read_xlsx(content, report):
             header = _header(next(rows, ()))
             if not any(header):
                 continue
-            body = ((line, list(values)) for line, values in enumerate(rows, start=2))
+            body = () if header_only else ((line, list(values)) for line, values in enumerate(rows, start=2))
             sheets.append(_sheet(_kind_of(worksheet.title, header), worksheet.title, header, body, report))
         return sheets
     finally:
@@ -254,7 +254,7 @@ def _decode(content, report):
         return content.decode("cp1252", errors="replace")
 
 
-def _read_csv(content, report):
+def _read_csv(content, report, header_only):
     text = _decode(content, report)
     first_line = text.split("\n", 1)[0]
     delimiter = max(";,\t", key=first_line.count)
@@ -264,7 +264,7 @@ def _read_csv(content, report):
         if not any(header):
             raise SpreadsheetError("Le fichier ne contient aucune ligne d'en-tête.")
         rows, start = [], reader.line_num + 1
-        for values in reader:
+        for values in () if header_only else reader:
             rows.append((start, values))
             start = reader.line_num + 1
     except csv.Error as error:
@@ -272,26 +272,31 @@ def _read_csv(content, report):
     return [_sheet(_kind_of("", header), "CSV", header, rows, report)]
 
 
-def read_spreadsheet(content: bytes, report: SheetReport) -> list[Sheet]:
-    """The sheets of a CSV or XLSX file; raises SpreadsheetError with a French message."""
+def read_spreadsheet(content: bytes, report: SheetReport, *, header_only=False) -> list[Sheet]:
+    """The sheets of a CSV or XLSX file; raises SpreadsheetError with a French message.
+
+    ``header_only``: check the format and the header rows only (cheap: the upload form's check)."""
     if not content or not content.strip(b" \t\r\n\xef\xbb\xbf"):
         raise SpreadsheetError("Le fichier est vide.")
     if content.startswith(b"PK\x03\x04"):
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            names = set(archive.namelist())
+        try:
+            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                names = set(archive.namelist())
+        except (zipfile.BadZipFile, OSError, ValueError) as error:
+            raise SpreadsheetError("Classeur XLSX illisible (fichier abîmé ou tronqué).") from error
         if "mimetype" in names and "content.xml" in names:
             raise SpreadsheetError("Classeur OpenDocument (ODS) : enregistrez-le en XLSX ou en CSV.")
         if "xl/workbook.xml" not in names:
             raise SpreadsheetError(
                 "Archive ZIP qui n'est pas un classeur XLSX : déposez un fichier CSV ou XLSX."
             )
-        sheets = _read_xlsx(content, report)
+        sheets = _read_xlsx(content, report, header_only)
     elif content.startswith(b"\xd0\xcf\x11\xe0"):
         raise SpreadsheetError("Ancien format Excel (XLS) : enregistrez le classeur en XLSX ou en CSV.")
     elif b"\x00" in content[:4096] and not content.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise SpreadsheetError("Ce fichier n'est ni un CSV ni un classeur XLSX.")
     else:
-        sheets = _read_csv(content, report)
+        sheets = _read_csv(content, report, header_only)
     if not sheets:
         raise SpreadsheetError("Le classeur ne contient aucune feuille avec une ligne d'en-tête.")
     kinds = [sheet.kind for sheet in sheets]
@@ -300,6 +305,11 @@ def read_spreadsheet(content: bytes, report: SheetReport) -> list[Sheet]:
             "Deux feuilles de même nature : une feuille Structures et une feuille Services au plus."
         )
     return sorted(sheets, key=lambda sheet: sheet.kind != STRUCTURE)  # structures first
+
+
+def check_file(content: bytes) -> None:
+    """Raise SpreadsheetError when the file cannot be imported at all (format, encoding, header)."""
+    read_spreadsheet(content, SheetReport(), header_only=True)
 
 
 def count_rows(content: bytes) -> int:
@@ -338,7 +348,8 @@ def _number_text(value, digits):
     if number != number.to_integral_value() or number < 0:
         return str(value)
     text = str(int(number))
-    return text.zfill(digits) if len(text) < digits else text
+    # One digit short: the leading zero a spreadsheet drops (01000 → 1000); anything shorter stays wrong.
+    return text.zfill(digits) if len(text) == digits - 1 else text
 
 
 def _cell(column, value):

@@ -1,6 +1,8 @@
 """Spreadsheet import and export of organisations and services in the admin (issue 12)."""
 
 import csv
+import html
+import re
 import datetime
 import io
 from pathlib import Path
@@ -467,3 +469,152 @@ def test_today_is_a_valid_date(admin_user):
     today = datetime.date.today()
     workbook = xlsx({"Structures": table([structure(1, date_maj=today)]), "Services": table([service(1)])})
     assert run(workbook, admin_user).counts["structure"]["created"] == 1
+
+
+# --- Bad input -----------------------------------------------------------------------------------
+
+STRUCTURE_HEADER = ["source", "id", "nom", "date_maj"]
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "Le fichier est vide."),
+        (b"\xef\xbb\xbf\r\n  \n", "Le fichier est vide."),
+        (b"%PDF-1.7\n\x00\x01\x02binary", "ni un CSV ni un classeur XLSX"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1old excel", "Ancien format Excel (XLS)"),
+        (b"PK\x03\x04 cut short", "Classeur XLSX illisible"),
+        ("nom;ville\nAsso;Rennes\n".encode(), "colonne(s) obligatoire(s) manquante(s) : source, id"),
+        ("source;id;nom;nom\n".encode(), "colonne(s) en double : nom"),
+        ("source;id\n".encode("utf-16"), "UTF-16"),
+    ],
+    ids=["empty", "blank", "pdf", "xls", "broken-zip", "missing-columns", "duplicate-columns", "utf16"],
+)
+def test_unreadable_files_are_refused_in_french_before_anything_is_stored(
+    client_for, admin_user, content, message
+):
+    with pytest.raises(spreadsheets.SpreadsheetError, match=re.escape(message)):
+        spreadsheets.check_file(content)
+    response = upload(client_for(admin_user), content, name="fichier.csv")
+    assert response.status_code == 400
+    assert message in html.unescape(response.content.decode())
+    assert not SpreadsheetImport.objects.exists()
+
+
+def test_xlsx_without_the_required_columns_is_refused(admin_user):
+    content = xlsx({"Services": [["source", "id", "nom"], ["a", "b", "c"]]})
+    with pytest.raises(spreadsheets.SpreadsheetError, match="Services : colonne.*manquante.*structure_id"):
+        spreadsheets.check_file(content)
+
+
+def test_latin1_csv_is_read_with_a_warning(admin_user):
+    content = csv_bytes(table([structure(1, nom="Hébergement d'été à Saint-Étienne")]), encoding="latin-1")
+    report = run(content, admin_user)
+    assert report.counts["structure"]["created"] == 1
+    assert "Windows-1252 (Latin-1)" in report.warnings[0]
+    assert Organisation.objects.get(source_id="tab--s1").name == "Hébergement d'été à Saint-Étienne"
+
+
+def test_csv_with_a_bom_and_commas(admin_user):
+    content = b"\xef\xbb\xbf" + csv_bytes(table([structure(1, nom="Été, hiver")]), delimiter=",")
+    report = run(content, admin_user)
+    assert report.counts["structure"]["created"] == 1 and not report.warnings
+    assert Organisation.objects.get(source_id="tab--s1").name == "Été, hiver"
+
+
+def errors_of(report):
+    return [(line, column, message) for _, line, column, message in report.errors]
+
+
+def test_row_errors_name_line_column_and_reason_and_good_rows_still_go_in(admin_user):
+    content = xlsx(
+        {
+            "Structures": table(
+                [
+                    structure(1, siret=13003013300016.0),  # a SIRET a spreadsheet made a float: accepted
+                    structure(2),
+                    structure(2, nom="Doublon"),
+                    structure(3, siret="1234"),
+                ]
+            ),
+            "Services": table(
+                [
+                    service(1),
+                    service(2, code_postal="750121"),
+                    service(3, courriel="pas une adresse"),
+                    service(4, thematiques="logement-hebergement--nimporte-quoi"),
+                    service(5, structure_id="tab--inconnue"),
+                    service(1, nom="Encore le premier"),
+                    service(6, actif="peut-être"),
+                ]
+            ),
+        }
+    )
+    report = run(content, admin_user)
+    assert Organisation.objects.get(source_id="tab--s1").siret == "13003013300016"
+    assert dict(report.counts["structure"]) == {"created": 2, "rejected": 2}
+    assert dict(report.counts["service"]) == {"created": 1, "rejected": 6}
+    errors = errors_of(report)
+    assert (4, "id", "identifiant « tab--s2 » en double (déjà ligne 3)") in errors
+    assert (5, "siret", "siret : « 1234 » n'est pas un SIRET valide (14 chiffres)") in errors
+    assert (
+        3,
+        "code_postal",
+        "code_postal : « 750121 » n'est pas un code postal valide (5 chiffres)",
+    ) in errors
+    assert (
+        4,
+        "courriel",
+        "courriel : « pas une adresse » n'est pas une adresse électronique valide",
+    ) in errors
+    assert any(
+        line == 5 and column == "thematiques" and "code inconnu" in message
+        for line, column, message in errors
+    )
+    assert any(
+        line == 6 and column == "structure_id" and "inconnue" in message for line, column, message in errors
+    )
+    assert (7, "id", "identifiant « tab--v1 » en double (déjà ligne 2)") in errors
+    assert (8, "actif", "« peut-être » : oui ou non attendu") in errors
+    assert list(Service.objects.filter(source="tab").values_list("source_id", flat=True)) == ["tab--v1"]
+
+
+def test_local_code_unknown_to_reseau_is_rejected(admin_user):
+    Domain.objects.filter(code=THEME).delete()  # a national code Réseau's referentials lack
+    report = run(xlsx({"Structures": table([structure(1)]), "Services": table([service(1)])}), admin_user)
+    assert report.counts["service"]["rejected"] == 1
+    assert errors_of(report)[0][1] == "thematiques" and "absent des référentiels" in errors_of(report)[0][2]
+
+
+def test_reserved_source_and_unknown_own_ids(admin_user):
+    rows = [
+        {**structure(1), "source": "reseau", "id": "nouvelle"},
+        {**structure(2), "source": "reseau", "id": "reseau--999999"},
+    ]
+    report = run(csv_bytes(table(rows)), admin_user)
+    assert report.counts["structure"]["rejected"] == 2
+    assert "réservée aux lignes exportées" in errors_of(report)[0][2]
+    assert "inconnue dans Réseau" in errors_of(report)[1][2]
+
+
+def test_database_refusal_fails_the_job_and_writes_nothing(admin_user, monkeypatch):
+    from django.db import IntegrityError
+
+    job = SpreadsheetImport.objects.create(
+        created_by=admin_user,
+        file_name="a.xlsx",
+        status="importing",
+        content=xlsx({"Structures": table([structure(1)]), "Services": table([service(1)])}),
+    )
+    original = Service.objects.bulk_create
+
+    def refuse(*args, **kwargs):
+        raise IntegrityError("UNIQUE constraint failed")
+
+    monkeypatch.setattr(Service.objects, "bulk_create", refuse)
+    spreadsheets.spreadsheet_import_run(import_id=job.pk, write=True)
+    monkeypatch.setattr(Service.objects, "bulk_create", original)
+    job.refresh_from_db()
+    assert job.status == SpreadsheetImportStatus.FAILED
+    assert "rien n'a été écrit" in job.report["file_error"]
+    assert not Organisation.objects.filter(source="tab").exists()
