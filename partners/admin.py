@@ -827,6 +827,10 @@ class SpreadsheetImportAdmin(RejectNulAdminMixin, LargeTableAdminMixin, admin.Mo
         from django.template.response import TemplateResponse
 
         job = self._job(request, object_id)
+        if request.method != "GET":
+            from django.http import HttpResponseNotAllowed
+
+            return HttpResponseNotAllowed(["GET"])  # nothing is edited by hand: confirm has its own URL
         report = job.report or {}
         counts = report.get("counts", {})
         context = {
@@ -849,6 +853,10 @@ class SpreadsheetImportAdmin(RejectNulAdminMixin, LargeTableAdminMixin, admin.Mo
         from django.http import JsonResponse
 
         job = self._job(request, object_id)
+        if request.method != "GET":
+            from django.http import HttpResponseNotAllowed
+
+            return HttpResponseNotAllowed(["GET"])
         return JsonResponse(
             {
                 "status": job.status,

@@ -1,10 +1,10 @@
 """Spreadsheet import and export of organisations and services in the admin (issue 12)."""
 
 import csv
-import html
-import re
 import datetime
+import html
 import io
+import re
 from pathlib import Path
 
 import openpyxl
@@ -484,8 +484,8 @@ STRUCTURE_HEADER = ["source", "id", "nom", "date_maj"]
         (b"%PDF-1.7\n\x00\x01\x02binary", "ni un CSV ni un classeur XLSX"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1old excel", "Ancien format Excel (XLS)"),
         (b"PK\x03\x04 cut short", "Classeur XLSX illisible"),
-        ("nom;ville\nAsso;Rennes\n".encode(), "colonne(s) obligatoire(s) manquante(s) : source, id"),
-        ("source;id;nom;nom\n".encode(), "colonne(s) en double : nom"),
+        (b"nom;ville\nAsso;Rennes\n", "colonne(s) obligatoire(s) manquante(s) : source, id"),
+        (b"source;id;nom;nom\n", "colonne(s) en double : nom"),
         ("source;id\n".encode("utf-16"), "UTF-16"),
     ],
     ids=["empty", "blank", "pdf", "xls", "broken-zip", "missing-columns", "duplicate-columns", "utf16"],
