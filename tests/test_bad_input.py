@@ -515,7 +515,12 @@ CASES = [
             ("pdf", "annuaire.pdf", b"%PDF-1.7\n\x00\x01binaire", "ni un CSV ni un classeur XLSX"),
             ("xls", "annuaire.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "Ancien format Excel (XLS)"),
             ("broken-xlsx", "annuaire.xlsx", b"PK\x03\x04tronque", "Classeur XLSX illisible"),
-            ("missing-columns", "annuaire.csv", "nom;ville\nAsso;Rennes\n".encode(), "colonne(s) obligatoire(s)"),
+            (
+                "missing-columns",
+                "annuaire.csv",
+                "nom;ville\nAsso;Rennes\n".encode(),
+                "colonne(s) obligatoire(s)",
+            ),
             ("latin1-missing-columns", "annuaire.csv", "nom;thématique\n".encode("latin-1"), "manquante(s)"),
             ("utf16", "annuaire.csv", "source;id;nom\n".encode("utf-16"), "UTF-16"),
         ]
