@@ -518,7 +518,7 @@ CASES = [
             (
                 "missing-columns",
                 "annuaire.csv",
-                "nom;ville\nAsso;Rennes\n".encode(),
+                b"nom;ville\nAsso;Rennes\n",
                 "colonne(s) obligatoire(s)",
             ),
             ("latin1-missing-columns", "annuaire.csv", "nom;thématique\n".encode("latin-1"), "manquante(s)"),

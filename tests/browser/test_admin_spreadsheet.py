@@ -7,7 +7,6 @@ from playwright.sync_api import expect
 
 from partners.models import Organisation, SpreadsheetImport
 from partners.referentials import load_referentials
-from tests.browser.test_admin_convention import assert_admin_accessible  # noqa: F401
 from tests.factories import ConventionFactory, CoordinatorFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
