@@ -726,10 +726,10 @@ class SpreadsheetUploadForm(forms.Form):
             raise ValidationError("Fichier trop gros (30 Mo au plus) : découpez-le.")
         content = upload.read()
         try:  # format, encoding and header row, before anything is stored
-            spreadsheets.check_file(content)
+            rows = spreadsheets.check_file(content)
         except spreadsheets.SpreadsheetError as error:
             raise ValidationError(str(error)) from None
-        return upload.name, content
+        return upload.name, content, rows
 
 
 @admin.register(SpreadsheetImport)
@@ -810,8 +810,10 @@ class SpreadsheetImportAdmin(RejectNulAdminMixin, LargeTableAdminMixin, admin.Mo
             raise PermissionDenied
         form = SpreadsheetUploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            name, content = form.cleaned_data["file"]
-            job = spreadsheets.spreadsheet_import_create(user=request.user, file_name=name, content=content)
+            name, content, rows = form.cleaned_data["file"]
+            job = spreadsheets.spreadsheet_import_create(
+                user=request.user, file_name=name, content=content, rows=rows
+            )
             return HttpResponseRedirect(reverse("admin:partners_spreadsheetimport_change", args=[job.pk]))
         context = {
             **self.admin_site.each_context(request),

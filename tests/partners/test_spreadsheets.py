@@ -618,3 +618,21 @@ def test_database_refusal_fails_the_job_and_writes_nothing(admin_user, monkeypat
     assert job.status == SpreadsheetImportStatus.FAILED
     assert "rien n'a été écrit" in job.report["file_error"]
     assert not Organisation.objects.filter(source="tab").exists()
+
+
+def test_long_xlsx_is_not_opened_by_the_request_and_its_header_is_checked_by_the_analysis(
+    client_for, admin_user, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(spreadsheets, "INLINE_MAX_ROWS", 3)
+    content = xlsx(
+        {"Services": [["source", "id", "nom"]] + [["tab", f"tab--{n}", "Service"] for n in range(5)]}
+    )
+    assert spreadsheets.check_file(content) == 5  # from the sheet's <dimension>, openpyxl not involved
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client_for(admin_user), content)
+    assert response.status_code == 302
+    job = SpreadsheetImport.objects.get()
+    assert job.status == SpreadsheetImportStatus.FAILED
+    assert "colonne(s) obligatoire(s) manquante(s) : structure_id" in job.report["file_error"]
+    page = client_for(admin_user).get(response["Location"]).content.decode()
+    assert "structure_id" in page and "Confirmer" not in page
