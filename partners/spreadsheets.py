@@ -425,6 +425,10 @@ def _record(kind, row):
     record = {column: value for column, value in record.items() if value is not None}
     record = _clean_siret(record)
     lenient, extra_codes = {}, {}
+    if "courriel" in record:
+        # Checked by Django's validator (as the admin form does), not the schema's, which refuses reserved
+        # domains (.test, .example) that directories do use; the address is stored as typed.
+        lenient["email"] = record.pop("courriel")
     if "date_maj" not in record:
         lenient["verified_on"] = None  # never verified
         record["date_maj"] = datetime.date.today().isoformat()
@@ -437,7 +441,23 @@ def _record(kind, row):
         parts = [part.strip() for part in str(record.get(column) or "").split(",") if part.strip()]
         if len(parts) > 1:
             record[column], extra_codes[column] = parts[0], parts[1:]
+    publics = record.get("publics")
+    if isinstance(publics, list) and "tous-publics" in publics and len(publics) > 1:
+        # The schema refuses "tous-publics" among other publics; a service of ours may carry both.
+        record["publics"] = [code for code in publics if code != "tous-publics"]
+        extra_codes["publics"] = ["tous-publics"]
     return record, (lenient, extra_codes)
+
+
+def _is_email(value):
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return len(value) <= 254
 
 
 def _active(value):
@@ -506,9 +526,14 @@ def _editable(model, user, rows):
     return set(model.objects.editable_by(user).filter(pk__in=pks).values_list("pk", flat=True))
 
 
+COORDINATE_TOLERANCE = 1e-7  # degrees, about a centimetre: what a spreadsheet's 15 digits keep of a float
+
+
 def _same(old, new):
     if isinstance(old, str) and isinstance(new, str):
         return _text(old) == _text(new)
+    if isinstance(old, float) and isinstance(new, float):
+        return abs(old - new) < COORDINATE_TOLERANCE
     return old == new
 
 
@@ -657,6 +682,9 @@ def _plan_services(sheet, batch, plan, report, refs, planned_structures):
                 else:
                     pks.add(pk)
             wanted[relation] = pks
+        email = lenient.pop("email", "")
+        if email and not _is_email(email):
+            unknown.append(("courriel", f"courriel : « {email} » n'est pas une adresse électronique valide"))
         active = _active(row.get(ACTIVE_COLUMN))
         if active is None:
             unknown.append((ACTIVE_COLUMN, f"« {row.get(ACTIVE_COLUMN)} » : oui ou non attendu"))
@@ -670,7 +698,7 @@ def _plan_services(sheet, batch, plan, report, refs, planned_structures):
         values["is_active"] = active
         # Addresses as typed: the schema's URL and e-mail types rewrite them ("https://a.fr" → "https://a.fr/").
         values["website"] = _text(row.get("lien_mobilisation")) if values["website"] else ""
-        values["email"] = _text(row.get("courriel")) if values["email"] else ""
+        values["email"] = email
         if row_object is None:
             values.pop("organisation_id")
             new = Service(

@@ -636,3 +636,27 @@ def test_long_xlsx_is_not_opened_by_the_request_and_its_header_is_checked_by_the
     assert "colonne(s) obligatoire(s) manquante(s) : structure_id" in job.report["file_error"]
     page = client_for(admin_user).get(response["Location"]).content.decode()
     assert "structure_id" in page and "Confirmer" not in page
+
+
+def test_the_whole_demo_exports_and_imports_back_unchanged(admin_user):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tests.partners.test_demo import create_communes
+
+    create_communes()
+    call_command("load_demo", stdout=StringIO())
+    organisations = spreadsheets.OrganisationResource().export(queryset=Organisation.objects.all())
+    services = spreadsheets.ServiceResource().export(
+        queryset=Service.objects.select_related("organisation", "commune").prefetch_related(
+            "domains", "publics", "access_modes", "service_types", "fees"
+        )
+    )
+    content = xlsx(
+        {"Structures": [organisations.headers, *organisations], "Services": [services.headers, *services]}
+    )
+    report = run(content, admin_user, write=False)
+    assert not report.errors, (report.errors[:3], report.counts)
+    assert dict(report.counts["structure"]) == {"unchanged": Organisation.objects.count()}
+    assert dict(report.counts["service"]) == {"unchanged": Service.objects.count()}
