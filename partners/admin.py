@@ -11,9 +11,13 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from import_export.admin import ExportMixin
+from import_export.formats.base_formats import CSV, XLSX
+from import_export.forms import ExportForm
 from rules.contrib.admin import ObjectPermissionsModelAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
+from . import spreadsheets
 from .enums import ErrorReportStatus
 from .fields import IdChoiceField, IdMultipleChoiceField, parse_id
 from .models import (
@@ -31,6 +35,7 @@ from .models import (
     Public,
     Service,
     ServiceType,
+    SpreadsheetImport,
 )
 from .services import error_report_set_status, error_reports_close
 
@@ -218,7 +223,29 @@ class EditableFilter(admin.SimpleListFilter):
         return queryset
 
 
+class SpreadsheetExportMixin(ExportMixin):
+    """Export of the filtered changelist as CSV or XLSX, in the columns the spreadsheet import reads
+    (``partners.spreadsheets``): export then re-import finds every row unchanged."""
+
+    import_export_change_list_template = "admin/partners/directory_change_list.html"
+    export_form_class = ExportForm  # every column, or the file would not import back
+    export_formats = [CSV, XLSX]
+    to_encoding = "utf-8-sig"  # a BOM, so that spreadsheet programs read the accents right
+    export_related = ()
+    export_prefetch = ()
+
+    def get_export_queryset(self, request):
+        return (
+            super()
+            .get_export_queryset(request)
+            .select_related(*self.export_related)
+            .prefetch_related(*self.export_prefetch)
+            .order_by("pk")
+        )
+
+
 class DirectoryAdmin(
+    SpreadsheetExportMixin,
     SafeIdFieldsAdminMixin,
     RejectNulAdminMixin,
     LargeTableAdminMixin,
@@ -231,6 +258,7 @@ class DirectoryAdmin(
 
 @admin.register(Organisation)
 class OrganisationAdmin(DirectoryAdmin):
+    resource_classes = [spreadsheets.OrganisationResource]
     list_display = ["name", "legal_kind", "siret", "website"]
     list_filter = ["legal_kind", EditableFilter]
     search_fields = ["name", "=siret", "=bce_number"]
@@ -278,6 +306,9 @@ class ServiceNetworkFilter(admin.SimpleListFilter):
 
 @admin.register(Service)
 class ServiceAdmin(DirectoryAdmin):
+    resource_classes = [spreadsheets.ServiceResource]
+    export_related = ["organisation", "commune"]
+    export_prefetch = ["domains", "publics", "access_modes", "service_types", "fees"]
     list_display = ["name", "organisation", "commune", "capacity_status", "verified_on", "is_active"]
     list_filter = [
         "capacity_status",
@@ -671,3 +702,198 @@ class ErrorReportAdmin(RejectNulAdminMixin, LargeTableAdminMixin, admin.ModelAdm
     def close_reports(self, request, queryset):
         closed = error_reports_close(reports=queryset, by=request.user)
         self.message_user(request, f"{closed} signalement(s) clos.")
+
+
+# --- Spreadsheet imports (issue 12) -------------------------------------------------------------
+
+
+class SpreadsheetUploadForm(forms.Form):
+    MAX_BYTES = 30 * 1024 * 1024
+
+    file = forms.FileField(
+        label="Fichier CSV ou XLSX",
+        error_messages={"empty": "Le fichier est vide.", "required": "Choisissez un fichier CSV ou XLSX."},
+        help_text=(
+            "Colonnes du schéma data·inclusion (source, id, nom…), une ligne d'en-tête ; un classeur peut "
+            "porter une feuille « Structures » et une feuille « Services ». Rien n'est écrit avant votre "
+            "confirmation."
+        ),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > self.MAX_BYTES:
+            raise ValidationError("Fichier trop gros (30 Mo au plus) : découpez-le.")
+        content = upload.read()
+        try:  # format, encoding and header row, before anything is stored
+            rows = spreadsheets.check_file(content)
+        except spreadsheets.SpreadsheetError as error:
+            raise ValidationError(str(error)) from None
+        return upload.name, content, rows
+
+
+@admin.register(SpreadsheetImport)
+class SpreadsheetImportAdmin(RejectNulAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+    """Upload a spreadsheet, read its dry run, confirm; the author and administrators see an import
+    (``SpreadsheetImport.objects.visible_to``), another's by direct URL is a 403; nothing is edited by hand."""
+
+    list_display = ["file_name", "created_at", "created_by", "status", "rows_total"]
+    list_filter = ["status"]
+    list_select_related = ["created_by"]
+    search_fields = ["file_name"]
+    add_form_template = "admin/partners/spreadsheetimport/add.html"
+    status_template = "admin/partners/spreadsheetimport/status.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user).defer("content")
+
+    def get_object(self, request, object_id, from_field=None):
+        pk = parse_id(object_id)
+        if pk is None:
+            return None
+        return SpreadsheetImport.objects.defer("content").select_related("created_by").filter(pk=pk).first()
+
+    def _sees(self, request, obj):
+        user = request.user
+        if user.is_superuser:
+            return True
+        if not (user.is_active and user.is_staff and user.is_coordinator):
+            return False
+        return obj is None or obj.created_by_id == user.pk
+
+    def has_module_permission(self, request):
+        return self._sees(request, None)
+
+    def has_view_permission(self, request, obj=None):
+        return self._sees(request, obj)
+
+    def has_add_permission(self, request):
+        return self._sees(request, None)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def get_urls(self):
+        from django.urls import path
+
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/progression/",
+                self.admin_site.admin_view(self.progress_view),
+                name="{}_{}_progress".format(*info),
+            ),
+            path(
+                "<path:object_id>/confirmer/",
+                self.admin_site.admin_view(self.confirm_view),
+                name="{}_{}_confirm".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def _job(self, request, object_id):
+        job = self.get_object(request, object_id)
+        if job is None:
+            raise Http404
+        if not self.has_view_permission(request, job):
+            raise PermissionDenied
+        return job
+
+    def add_view(self, request, form_url="", extra_context=None):
+        from django.http import HttpResponseRedirect
+        from django.template.response import TemplateResponse
+
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = SpreadsheetUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            name, content, rows = form.cleaned_data["file"]
+            job = spreadsheets.spreadsheet_import_create(
+                user=request.user, file_name=name, content=content, rows=rows
+            )
+            return HttpResponseRedirect(reverse("admin:partners_spreadsheetimport_change", args=[job.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Importer un tableur",
+            "form": form,
+            "structure_columns": spreadsheets.STRUCTURE_COLUMNS,
+            "service_columns": spreadsheets.SERVICE_COLUMNS,
+        }
+        return TemplateResponse(request, self.add_form_template, context, status=400 if form.errors else 200)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        from django.template.response import TemplateResponse
+
+        job = self._job(request, object_id)
+        if request.method != "GET":
+            from django.http import HttpResponseNotAllowed
+
+            return HttpResponseNotAllowed(["GET"])  # nothing is edited by hand: confirm has its own URL
+        report = job.report or {}
+        counts = report.get("counts", {})
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Import « {job.file_name} »",
+            "original": job,
+            "job": job,
+            "report": report,
+            "structure_counts": _all_counts(counts.get("structure", {})),
+            "service_counts": _all_counts(counts.get("service", {})),
+            "can_confirm": job.status == "ready"
+            and request.user.pk == job.created_by_id
+            and _to_write(report),
+            "to_write": _to_write(report),
+        }
+        return TemplateResponse(request, self.status_template, context)
+
+    def progress_view(self, request, object_id):
+        from django.http import JsonResponse
+
+        job = self._job(request, object_id)
+        if request.method != "GET":
+            from django.http import HttpResponseNotAllowed
+
+            return HttpResponseNotAllowed(["GET"])
+        return JsonResponse(
+            {
+                "status": job.status,
+                "status_label": job.get_status_display(),
+                "rows_done": job.rows_done,
+                "rows_total": job.rows_total,
+                "percent": job.percent,
+                "running": job.is_running,
+            }
+        )
+
+    def confirm_view(self, request, object_id):
+        from django.contrib import messages
+        from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+
+        job = self._job(request, object_id)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if job.created_by_id != request.user.pk:
+            raise PermissionDenied  # only the author confirms what they analysed
+        if not spreadsheets.spreadsheet_import_confirm(job=job):
+            messages.error(
+                request, "Cet import n'attend pas de confirmation (déjà importé, en cours ou en échec)."
+            )
+        return HttpResponseRedirect(reverse("admin:partners_spreadsheetimport_change", args=[job.pk]))
+
+
+def _to_write(report):
+    counts = report.get("counts", {})
+    return sum(
+        counts.get(kind, {}).get(what, 0)
+        for kind in ("structure", "service")
+        for what in ("created", "updated")
+    )
+
+
+def _all_counts(counts):
+    return {what: counts.get(what, 0) for what in ("created", "updated", "unchanged", "rejected", "ignored")}

@@ -81,3 +81,14 @@ class SearchOrder(models.TextChoices):
 # search form shows it selected, the search uses it, a new case starts with it.
 SEARCH_RADII_KM = (5, 10, 20, 50)
 DEFAULT_RADIUS_KM = 20
+
+
+class SpreadsheetImportStatus(models.TextChoices):
+    """Where a spreadsheet import stands: analysed (dry run) first, written only once confirmed."""
+
+    PENDING = "pending", "En attente"
+    ANALYSING = "analysing", "Analyse en cours"
+    READY = "ready", "Analysé : à confirmer"
+    IMPORTING = "importing", "Import en cours"
+    DONE = "done", "Importé"
+    FAILED = "failed", "Échec (rien n'a été écrit)"

@@ -20,6 +20,7 @@ from .enums import (
     LegalKind,
     MembershipRole,
     ReferralMode,
+    SpreadsheetImportStatus,
 )
 from .text import normalize
 
@@ -825,3 +826,68 @@ class ErrorReport(models.Model):
 
     def __str__(self):
         return f"{self.get_category_display()} · {self.service.name}"
+
+
+# --- Spreadsheet imports (admin) ---------------------------------------------------------------
+
+
+class SpreadsheetImportQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Administrators see every import; a coordinator sees their own."""
+        if user.is_superuser:
+            return self
+        if not (user.is_authenticated and user.is_coordinator):
+            return self.none()
+        return self.filter(created_by=user)
+
+
+class SpreadsheetImport(models.Model):
+    """One uploaded spreadsheet (CSV or XLSX) of organisations and services: analysed (a dry run, writing
+    nothing), then imported once its author confirms. Long files run in the task queue
+    (``partners.tasks``); ``rows_done`` / ``rows_total`` feed the progress bar."""
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="déposé par", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("déposé le", default=timezone.now)
+    file_name = models.CharField("fichier", max_length=255)
+    # The file itself, until the import is done: the worker may run on another machine.
+    content = models.BinaryField("contenu", editable=False)
+    status = models.CharField(
+        "statut", max_length=10, choices=SpreadsheetImportStatus, default=SpreadsheetImportStatus.PENDING
+    )
+    rows_total = models.PositiveIntegerField("lignes", default=0)
+    rows_done = models.PositiveIntegerField("lignes traitées", default=0)
+    # partners.spreadsheets.SheetReport.as_dict(): counts per kind, row errors, warnings, file error.
+    report = models.JSONField("rapport", default=dict, blank=True)
+    analysed_at = models.DateTimeField("analysé le", null=True, blank=True)
+    imported_at = models.DateTimeField("importé le", null=True, blank=True)
+
+    objects = SpreadsheetImportQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "import de tableur"
+        verbose_name_plural = "imports de tableurs"
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["created_by", "-created_at"], name="spreadsheet_import_author_idx")]
+        constraints = [
+            choices_check("status", SpreadsheetImportStatus, "spreadsheet_import_status_valid"),
+            models.CheckConstraint(
+                condition=Q(rows_done__lte=models.F("rows_total")), name="spreadsheet_import_progress_range"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.created_at:%d/%m/%Y %H:%M})"
+
+    @property
+    def is_running(self):
+        return self.status in {
+            SpreadsheetImportStatus.PENDING,
+            SpreadsheetImportStatus.ANALYSING,
+            SpreadsheetImportStatus.IMPORTING,
+        }
+
+    @property
+    def percent(self):
+        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0

@@ -12,6 +12,7 @@ import html
 from dataclasses import dataclass, field
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from partners.models import Convention, ConventionMembership, ErrorReport, Organisation, Service
@@ -544,6 +545,54 @@ CASES = [
         data=lambda w: {"name": "Asso\x00ciation", "legal_kind": "association"},
         statuses=frozenset({200, 400}),
         message="ci-dessous",  # Django admin: "Corrigez l’erreur ci-dessous.",
+    ),
+    # --- Spreadsheet import (issue 12): refused in the upload form, nothing stored ---------------------
+    *[
+        Bad(
+            f"admin-spreadsheet-upload-{label}",
+            admin("/admin/partners/spreadsheetimport/add/"),
+            role="coordinator_x",
+            method="POST",
+            data=lambda w, name=name, content=content: {"file": SimpleUploadedFile(name, content)},
+            message=message,
+        )
+        for label, name, content, message in [
+            ("empty", "vide.csv", b"", "Le fichier est vide."),
+            ("pdf", "annuaire.pdf", b"%PDF-1.7\n\x00\x01binaire", "ni un CSV ni un classeur XLSX"),
+            ("xls", "annuaire.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "Ancien format Excel (XLS)"),
+            ("broken-xlsx", "annuaire.xlsx", b"PK\x03\x04tronque", "Classeur XLSX illisible"),
+            (
+                "missing-columns",
+                "annuaire.csv",
+                b"nom;ville\nAsso;Rennes\n",
+                "colonne(s) obligatoire(s)",
+            ),
+            ("latin1-missing-columns", "annuaire.csv", "nom;thématique\n".encode("latin-1"), "manquante(s)"),
+            ("utf16", "annuaire.csv", "source;id;nom\n".encode("utf-16"), "UTF-16"),
+        ]
+    ],
+    Bad(
+        "admin-spreadsheet-upload-no-file",
+        admin("/admin/partners/spreadsheetimport/add/"),
+        role="coordinator_x",
+        method="POST",
+        data=lambda w: {"file": "pas un fichier"},
+        message="Choisissez un fichier CSV ou XLSX.",
+    ),
+    *[
+        Bad(f"admin-spreadsheet-{label}", admin(path), role="coordinator_x", statuses=frozenset({404}))
+        for label, path in [
+            ("status-huge-id", f"/admin/partners/spreadsheetimport/{HUGE_ID}/change/"),
+            ("progress-abc", "/admin/partners/spreadsheetimport/abc/progression/"),
+            ("progress-huge-id", f"/admin/partners/spreadsheetimport/{HUGE_ID}/progression/"),
+        ]
+    ],
+    Bad(
+        "admin-spreadsheet-confirm-huge-id",
+        admin(f"/admin/partners/spreadsheetimport/{HUGE_ID}/confirmer/"),
+        role="coordinator_x",
+        method="POST",
+        statuses=frozenset({404}),
     ),
     # --- Login form -----------------------------------------------------------------------------------
     *[

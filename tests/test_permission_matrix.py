@@ -931,6 +931,56 @@ MATRIX.update(
     )
 )
 
+# Spreadsheet imports (issue 12): a coordinator sees, follows and confirms only their own imports;
+# administrators see every import but confirm only their own (the analysis is the author's, within
+# the author's scope); nothing is edited by hand; only administrators delete.
+IMPORTS = {"import of X's coordinator": pk("import_x"), "import of Y's coordinator": pk("import_y")}
+X_IMPORT, Y_IMPORT = IMPORTS
+
+
+def own_import(own, other_outcome, admin_outcome):
+    return {
+        CX: {X_IMPORT: own, Y_IMPORT: other_outcome},
+        CY: {X_IMPORT: other_outcome, Y_IMPORT: own},
+        ADMIN: admin_outcome,
+    }
+
+
+MATRIX.update(
+    admin_model(
+        "partners.spreadsheetimport",
+        IMPORTS,
+        changelist={STAFF: OK},
+        add={STAFF: OK},
+        add_post={STAFF: SUBMITTED},  # an empty upload form: the form again, with its French error
+        change=own_import(OK, REFUSED, OK),
+        change_post=own_import(NOT_ALLOWED, REFUSED, NOT_ALLOWED),
+        delete={COORDS: REFUSED, ADMIN: SUBMITTED},
+        history=own_import(OK, REFUSED, OK),
+        changelist_post={COORDS: UNCHANGED, ADMIN: SUBMITTED},
+        changelist_target="import_y",
+        absent={CX: ["import-y.csv"], CY: ["import-x.csv"]},
+    )
+)
+MATRIX["admin:partners_spreadsheetimport_progress"] = Url(
+    objects=IMPORTS,
+    get={**ADMIN_OUTSIDERS, **own_import(OK, REFUSED, OK)},
+    post={**ADMIN_OUTSIDERS, **own_import(NOT_ALLOWED, REFUSED, NOT_ALLOWED)},
+)
+MATRIX["admin:partners_spreadsheetimport_confirm"] = Url(
+    objects=IMPORTS,
+    get={**ADMIN_OUTSIDERS, **own_import(NOT_ALLOWED, REFUSED, NOT_ALLOWED)},
+    post={**ADMIN_OUTSIDERS, **own_import(SUBMITTED, REFUSED, FORBIDDEN)},
+    post_data=constant({}),
+)
+# Export of the (filtered) directory lists: every coordinator reads the whole directory.
+for _model in ("service", "organisation"):
+    MATRIX[f"admin:partners_{_model}_export"] = Url(
+        get={**ADMIN_OUTSIDERS, STAFF: OK},
+        post={**ADMIN_OUTSIDERS, STAFF: OK},
+        post_data=constant({"format": "1", "resource": "0"}),
+    )
+
 # Accounts, groups and login logs: administrators only.
 ADMIN_ONLY = {COORDS: FORBIDDEN, ADMIN: OK}
 ADMIN_ONLY_POST = {COORDS: FORBIDDEN, ADMIN: SUBMITTED}

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from partners.enums import ErrorReportCategory, MembershipRole
 from partners.models import ErrorReport
+from partners.spreadsheets import spreadsheet_import_create
 from reseau.links.models import LinkPurpose
 from reseau.links.services import link_create
 from tests.factories import (
@@ -201,6 +202,15 @@ def build_world():
         reporter=w.users["worker_a"],
     )
 
+    # Spreadsheet imports (issue 12), analysed and waiting for their author's confirmation: coordinator X
+    # renames the organisation of A (X member), coordinator Y that of B (Y member).
+    for network, org, name in (("x", w.org_a, "Aubépine"), ("y", w.org_b, "Bruyère")):
+        content = f"source;id;nom\nreseau;reseau--{org.pk};Association {name} renommée\n".encode()
+        job = spreadsheet_import_create(
+            user=w.users[f"coordinator_{network}"], file_name=f"import-{network}.csv", content=content
+        )
+        setattr(w, f"import_{network}", job)
+
     # A need no partner of A covers, and a service outside every convention that covers it: a
     # referral of case_rare to service_rare is "no_partner"; one of case_a to service_out is
     # "off_convention" (service R, a partner of A, covers case_a's need).
@@ -273,6 +283,7 @@ def snapshot_models():
         "partners.Postcode",
         "partners.ErrorReport",
         "partners.ListingReminder",
+        "partners.SpreadsheetImport",
         "accounts.User",
         "auth.Group",
     ]

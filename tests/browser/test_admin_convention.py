@@ -14,26 +14,6 @@ from tests.factories import ConventionFactory, CoordinatorFactory, MembershipFac
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def assert_admin_accessible(assert_accessible, console_errors):
-    """conftest's ``assert_accessible`` on an admin change form.
-
-    The admin's forms.css has an ``@import``; axe-core's CSS preload re-creates such sheets as ``<style>``
-    elements, which our CSP refuses. Those refusals are axe's own doing, not the page's: they are dropped;
-    any other console error still fails the test.
-    """
-
-    def check(page):
-        before = len(console_errors)
-        assert_accessible(page)
-        page.evaluate("0")  # a round trip: console messages in flight are received
-        console_errors[before:] = [
-            error for error in console_errors[before:] if "Applying inline style violates" not in error
-        ]
-
-    return check
-
-
 def test_coordinator_edits_a_convention_whose_member_inlines_pass_axe(page, login, assert_admin_accessible):
     network = NetworkFactory(name="Réseau précarité")
     coordinator = CoordinatorFactory(networks=[network])
