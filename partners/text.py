@@ -1,7 +1,16 @@
+"""Text folding and French stemming shared by the search index, the queries and place names."""
+
+import functools
 import re
 import unicodedata
+from pathlib import Path
+
+import snowballstemmer
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+# PostgreSQL's own French stop words (tsearch_data/french.stop, from Snowball), folded like the text:
+# SQLite drops the same words as the french_unaccent configuration, at index and query time.
+_STOPWORDS_PATH = Path(__file__).resolve().parent / "data" / "french_stopwords.txt"
 
 
 def normalize(text: str) -> str:
@@ -13,3 +22,27 @@ def normalize(text: str) -> str:
     ascii_text = "".join(c for c in decomposed if not unicodedata.combining(c))
     ascii_text = ascii_text.replace("œ", "oe").replace("Œ", "oe").replace("æ", "ae").replace("Æ", "ae")
     return _NON_WORD.sub(" ", ascii_text.lower()).strip()
+
+
+STOPWORDS = frozenset(
+    normalize(line) for line in _STOPWORDS_PATH.read_text(encoding="utf-8").split() if line.strip()
+)
+
+_stemmer = snowballstemmer.stemmer("french")
+
+
+@functools.lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """The Snowball French stem of an accent-free word, as PostgreSQL's french_unaccent computes it
+    (unaccent, then french_stem): "logements" -> "log", "dettes" -> "det"."""
+    return _stemmer.stemWord(word)
+
+
+def content_words(text: str) -> list[str]:
+    """Accent-free words of ``text`` without French stop words ("la", "de", "pour"…)."""
+    return [word for word in normalize(text).split() if word not in STOPWORDS]
+
+
+def stemmed(text: str | None) -> str:
+    """``text`` as the SQLite full-text index stores it: folded, stop words out, each word stemmed."""
+    return " ".join(stem(word) for word in content_words(text or ""))
