@@ -178,3 +178,38 @@ def test_python_stems_are_postgresqls_stems():
         )
         expected = sorted(cursor.fetchone()[0].split())
     assert sorted(set(stemmed(words).split())) == expected
+
+
+def test_a_coordinator_adds_a_synonym_in_the_admin_and_searches_use_it_at_once(client_for):
+    from tests.factories import CoordinatorFactory, NetworkFactory
+
+    coordinator = CoordinatorFactory(networks=[NetworkFactory()])
+    ServiceFactory(name="Halte de nuit du Blosne", description="Accueil de nuit.")
+    ServiceFactory(name="Accueil de nuit", description="Douze lits.")
+    assert names("abri nocturne") == []
+    client = client_for(coordinator)
+    response = client.post(
+        "/admin/partners/searchsynonym/add/",
+        {"term": "Abri nocturne", "equivalents": "accueil de nuit\nhalte de nuit"},
+    )
+    assert response.status_code == 302
+    synonym = SearchSynonym.objects.get()
+    assert (synonym.key, synonym.created_by) == ("abri nocturne", coordinator)
+    assert names("abri nocturne") == ["Accueil de nuit", "Halte de nuit du Blosne"]
+
+
+def test_a_synonym_needs_a_real_word_and_no_duplicate(client_for):
+    from tests.factories import UserFactory
+
+    SearchSynonym.objects.create(term="CHRS", equivalents="réinsertion sociale")
+    client = client_for(UserFactory(admin=True))
+    for term, message in [("de la", "mot vide"), ("C.H.R.S.", "existe déjà"), ("chrs", "existe déjà")]:
+        response = client.post(
+            "/admin/partners/searchsynonym/add/", {"term": term, "equivalents": "abri de nuit"}
+        )
+        assert response.status_code == 200 and message in response.content.decode(), term
+    response = client.post("/admin/partners/searchsynonym/add/", {"term": "CMP", "equivalents": "  \n "})
+    assert (
+        "Ce champ est obligatoire" in response.content.decode() or "au moins un" in response.content.decode()
+    )
+    assert SearchSynonym.objects.count() == 1
