@@ -1,33 +1,22 @@
 """The directory search form: django-filter parses and validates the querystring."""
 
-import re
-
 import django_filters
 from django import forms
 
 from .checkboxes import checkboxes, domain_groups
+from .communes import resolve_place as place_resolution
+from .communes import unknown_place_message
 from .fields import IdChoiceFilter, IdMultipleChoiceFilter
-from .models import AccessMode, Commune, Domain, Language, Public
+from .models import AccessMode, Domain, Language, Public
 
 RADIUS_CHOICES = [(5, "5 km"), (10, "10 km"), (20, "20 km"), (50, "50 km")]
 DEFAULT_RADIUS_KM = 20
-_NAME_WITH_DEPARTMENT = re.compile(r"^(?P<name>.+?)\s*\((?P<department>[0-9][0-9AB][0-9]?)\)$")
 
 
 def resolve_place(text):
-    """The commune meant by a postcode ("35000"), a name ("rennes") or a suggestion ("Rennes (35)").
-
-    Homonyms ("Saint-Denis") resolve to the most populous one; returns (commune, other_candidates).
-    """
-    text = (text or "").strip()
-    match = _NAME_WITH_DEPARTMENT.match(text)
-    candidates = Commune.objects.matching_place(match["name"] if match else text)
-    if match:
-        candidates = candidates.filter(department=match["department"])
-    candidates = list(candidates.filter(latitude__isnull=False).order_by("-population", "insee_code")[:6])
-    if not candidates:
-        return None, []
-    return candidates[0], candidates[1:]
+    """(commune, homonyms) for a place as typed: see partners.communes.resolve_place."""
+    resolution = place_resolution(text)
+    return resolution.commune, resolution.others
 
 
 class ServiceSearchForm(forms.Form):
@@ -45,13 +34,10 @@ class ServiceSearchForm(forms.Form):
         place = cleaned.get("lieu")
         cleaned["commune"], cleaned["other_communes"] = None, []
         if place:
-            commune, others = resolve_place(place)
-            if commune is None:
-                self.add_error(
-                    "lieu",
-                    f"Lieu inconnu : « {place} ». Saisissez un code postal (ex. 35000) ou un nom de commune.",
-                )
-            cleaned["commune"], cleaned["other_communes"] = commune, others
+            resolution = place_resolution(place)
+            if resolution.commune is None:
+                self.add_error("lieu", unknown_place_message(place, resolution.candidates))
+            cleaned["commune"], cleaned["other_communes"] = resolution.commune, resolution.others
         return cleaned
 
 

@@ -210,13 +210,28 @@ class Language(ReferentialItem):
 
 class CommuneQuerySet(models.QuerySet):
     def matching_place(self, text):
-        """Communes designated by a postcode ("35000") or a name ("saint etienne", accents optional)."""
-        text = (text or "").strip()
-        if not text:
+        """Communes designated by a postcode ("35000"), a name ("saint etienne", "St-Étienne", accents
+        optional) or both ("Rennes 35000", "35 Rennes"): see partners.communes.parse_place."""
+        from .communes import parse_place
+
+        return self.matching(parse_place(text))
+
+    def matching(self, query, *, prefix=False):
+        """Communes matching a parsed place (partners.communes.PlaceQuery); ``prefix``: names starting
+        with the typed name ("Renn" -> Rennes, Rennemoulin…), or postcodes starting with the digits."""
+        if not (query.name or query.postcode):
             return self.none()
-        if text.isdigit():
-            return self.filter(postcodes__code=text).distinct()
-        return self.filter(search_name=normalize(text))
+        queryset = self
+        if query.name:
+            lookup = "search_name__startswith" if prefix else "search_name"
+            queryset = queryset.filter(**{lookup: query.name})
+        if query.postcode:
+            queryset = queryset.filter(
+                pk__in=Postcode.objects.filter(code=query.postcode).values("commune_id")
+            )
+        if query.department:
+            queryset = queryset.filter(department=query.department)
+        return queryset
 
 
 class Commune(models.Model):

@@ -8,13 +8,13 @@ from django.views.decorators.vary import vary_on_headers
 
 from reseau.links.services import rate_limit_exceeded, too_many_requests
 
+from .communes import suggest_communes
 from .filters import DEFAULT_RADIUS_KM, ServiceSearchFilter
 from .forms import LISTING_CONFIRMED, LISTING_SAVED, ErrorReportForm, ListingForm
-from .models import Commune, Domain, Network, Service
+from .models import Domain, Network, Service
 from .partnerships import Partnerships
 from .search import SearchParams, search_services
 from .services import error_report_create, listing_link_send, listing_update, listing_verify
-from .text import normalize
 
 RESULTS_PER_PAGE = 20
 
@@ -145,16 +145,13 @@ def _active_filters(data, params):
 
 @require_GET
 def commune_suggestions(request):
-    """<option>s for the place field's datalist (htmx), by postcode or name prefix."""
-    text = (request.GET.get("lieu") or request.GET.get("place") or "").strip()
-    communes = []
-    if len(text) >= 2:
-        queryset = Commune.objects.filter(latitude__isnull=False)
-        if text.isdigit():
-            queryset = queryset.filter(postcodes__code__startswith=text).distinct()
-        else:
-            queryset = queryset.filter(search_name__startswith=normalize(text))
-        communes = list(queryset.order_by("-population", "name")[:10])
+    """<option>s for the place field's datalist (htmx): communes near the worker's service first."""
+    text = request.GET.get("lieu") or request.GET.get("place") or ""
+    near = None
+    if request.user.service_id:
+        own = Service.objects.filter(pk=request.user.service_id).values_list("latitude", "longitude").first()
+        near = own if own and None not in own else None
+    communes = suggest_communes(text, near=near)
     return render(request, "partners/_commune_options.html", {"communes": communes})
 
 
