@@ -151,20 +151,15 @@ def _filtered(params: SearchParams) -> QuerySet:
 class Term:
     """One thing the worker typed: a word, or a phrase of the synonym table with its equivalents.
 
-    Matches a service that contains every word of one of ``alternatives``; ``prefix`` (the last word
-    typed, not yet complete) matches as the start of a word.
+    Matches a service that contains every word of one of ``alternatives`` (by its stem); ``prefix``
+    (the last word, perhaps still being typed) also matches the stems that start with it as typed:
+    "epicer" finds "épicerie" (stem "epiceri"), "consult" "consultation", while "logements" (stem
+    "log") does not find "logiciel" nor "formation" "information", as a prefix of the stem would.
     """
 
     alternatives: tuple[tuple[str, ...], ...]
     prefix: bool = False
     synonym: bool = False
-
-
-def _is_incomplete(word: str) -> bool:
-    # The stemmer leaves a word as typed when it has no French ending to remove: "consult", "logem",
-    # "chrs" — possibly still being typed, so matched as a prefix. "logements" (stem "log") is a
-    # complete word: matched by its stem only, not as the prefix of "logiciel".
-    return stem(word) == word
 
 
 def query_terms(words: list[str], synonyms: SynonymTable | None = None) -> list[Term]:
@@ -185,29 +180,32 @@ def query_terms(words: list[str], synonyms: SynonymTable | None = None) -> list[
         else:
             word = content[position]
             last = position == len(content) - 1
-            terms.append(Term(((word,),), prefix=last and _is_incomplete(word)))
+            terms.append(Term(((word,),), prefix=last))
             position += 1
     return terms
 
 
-def _postgres_tsquery(terms: list[Term]) -> str:
-    # to_tsquery stems each quoted word with french_unaccent, as the vector was built.
-    def alternative(words, prefix):
-        return " & ".join(f"'{word}'" + (":*" if prefix else "") for word in words)
-
-    return " & ".join(
-        "(" + " | ".join(f"({alternative(words, term.prefix)})" for words in term.alternatives) + ")"
-        for term in terms
-    )
+def _lexeme(word: str, prefix: bool, *, postgresql: bool) -> str:
+    """One word of the query over the stemmed index: its stem, or (prefix) its stem or any stem
+    starting with the word as typed."""
+    if postgresql:
+        return f"('{stem(word)}' | '{word}':*)" if prefix else f"'{stem(word)}'"
+    return f'("{stem(word)}" OR "{word}"*)' if prefix else f'"{stem(word)}"'
 
 
-def _sqlite_match_expression(terms: list[Term]) -> str:
-    # The FTS5 table holds stems (partners.search_index): the query's words are stemmed the same way.
-    def alternative(words, prefix):
-        return " AND ".join(f'"{word if prefix else stem(word)}"' + ("*" if prefix else "") for word in words)
+def _expression(terms: list[Term], *, postgresql: bool) -> str:
+    """The boolean query, the same on both backends: a tsquery (PostgreSQL) or an FTS5 MATCH (SQLite).
 
-    return " AND ".join(
-        "(" + " OR ".join(f"({alternative(words, term.prefix)})" for words in term.alternatives) + ")"
+    Words are stemmed here, in Python, with the stemmer of PostgreSQL's french_unaccent (a test
+    compares them): the tsquery is given as lexemes (``::tsquery``, no second stemming)."""
+    and_, or_ = (" & ", " | ") if postgresql else (" AND ", " OR ")
+    return and_.join(
+        "("
+        + or_.join(
+            "(" + and_.join(_lexeme(word, term.prefix, postgresql=postgresql) for word in words) + ")"
+            for words in term.alternatives
+        )
+        + ")"
         for term in terms
     )
 
@@ -216,14 +214,14 @@ def _match(queryset: QuerySet, terms: list[Term]) -> QuerySet:
     """Only the services whose text matches every term."""
     if connection.vendor == "postgresql":
         matches = RawSQL(
-            "partners_service.search_vector @@ to_tsquery('french_unaccent', %s)",
-            (_postgres_tsquery(terms),),
+            "partners_service.search_vector @@ %s::tsquery",
+            (_expression(terms, postgresql=True),),
             output_field=BooleanField(),
         )
         return queryset.filter(matches)
     matching_ids = RawSQL(
         "SELECT rowid FROM partners_service_fts WHERE partners_service_fts MATCH %s",
-        (_sqlite_match_expression(terms),),
+        (_expression(terms, postgresql=False),),
     )
     return queryset.filter(pk__in=matching_ids)
 
@@ -233,9 +231,8 @@ def _match_and_rank(queryset: QuerySet, terms: list[Term]) -> QuerySet:
     (higher is better), on both backends."""
     if connection.vendor == "postgresql":
         rank = RawSQL(
-            "ts_rank_cd('{0.1, 0.2, 0.6, 1.0}', partners_service.search_vector, "
-            "to_tsquery('french_unaccent', %s), 1)",
-            (_postgres_tsquery(terms),),
+            "ts_rank_cd('{0.1, 0.2, 0.6, 1.0}', partners_service.search_vector, %s::tsquery, 1)",
+            (_expression(terms, postgresql=True),),
             output_field=FloatField(),
         )
         return _match(queryset, terms).annotate(rank=rank)
@@ -253,7 +250,7 @@ def _match_and_rank(queryset: QuerySet, terms: list[Term]) -> QuerySet:
             "partners_service_fts MATCH %s",
             "partners_service.id = +partners_service_fts.rowid",
         ],
-        params=[_sqlite_match_expression(terms)],
+        params=[_expression(terms, postgresql=False)],
     )
 
 

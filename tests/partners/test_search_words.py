@@ -103,12 +103,15 @@ def test_query_terms_group_phrases_and_mark_the_last_incomplete_word():
         Term((("aide",),)),
         Term((("femmes", "battues"), ("violences", "conjugales")), synonym=True),
     ]
-    # Stop words are left out; a word still being typed is a prefix, a complete word is not.
+    # Stop words are left out; the last word may still be being typed: also a prefix.
     assert query_terms(["hebergement", "de", "consult"], {}) == [
         Term((("hebergement",),)),
         Term((("consult",),), prefix=True),
     ]
-    assert query_terms(["logements"], {}) == [Term((("logements",),))]
+    assert query_terms(["logements", "sociaux"], {}) == [
+        Term((("logements",),)),
+        Term((("sociaux",),), prefix=True),
+    ]
 
 
 def test_plurals_and_inflections_find_the_same_services():
@@ -122,9 +125,18 @@ def test_plurals_and_inflections_find_the_same_services():
 def test_a_complete_word_does_not_match_as_the_prefix_of_another():
     ServiceFactory(name="Aide au logement")
     ServiceFactory(name="Logiciels libres")
-    # "logements" stems to "log": as a prefix it would find "logiciels" too.
+    # "logements" stems to "log": as a prefix of its stem it would find "logiciels" too.
     assert names("logements") == ["Aide au logement"]
     assert names("log") == ["Aide au logement", "Logiciels libres"]
+
+
+def test_a_word_being_typed_finds_the_words_it_begins():
+    ServiceFactory(name="Épicerie solidaire")
+    ServiceFactory(name="Consultation infirmière")
+    # "epicer" stems to "epic", but it is how "épicerie" begins.
+    for typed in ["epi", "epicer", "épicerie", "epiceries"]:
+        assert names(typed) == ["Épicerie solidaire"], typed
+    assert names("consult") == ["Consultation infirmière"]
 
 
 def test_formation_does_not_find_information():
