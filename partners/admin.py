@@ -33,6 +33,7 @@ from .models import (
     Organisation,
     Postcode,
     Public,
+    SearchSynonym,
     Service,
     ServiceType,
     SpreadsheetImport,
@@ -897,3 +898,33 @@ def _to_write(report):
 
 def _all_counts(counts):
     return {what: counts.get(what, 0) for what in ("created", "updated", "unchanged", "rejected", "ignored")}
+
+
+# --- Search synonyms -------------------------------------------------------------------------
+
+
+@admin.register(SearchSynonym)
+class SearchSynonymAdmin(RejectNulAdminMixin, ObjectPermissionsModelAdminMixin, admin.ModelAdmin):
+    """The words workers type and what the listings say instead. Coordinators read them all, add
+    new ones and change or delete their own; the seeded list belongs to administrators."""
+
+    list_display = ["term", "equivalents_shown", "created_by", "updated_at"]
+    search_fields = ["term", "equivalents"]
+    fields = ["term", "equivalents"]
+    list_select_related = ["created_by"]
+
+    @admin.display(description="équivalents")
+    def equivalents_shown(self, obj):
+        return " · ".join(obj.equivalent_list())
+
+    def get_actions(self, request):
+        # The bulk delete checks no object: others' synonyms would go with one's own.
+        actions = super().get_actions(request)
+        if not request.user.is_superuser:
+            actions.pop("delete_selected", None)
+        return actions
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

@@ -7,6 +7,8 @@ population and coordinates possibly empty).
 
 import csv
 import gzip
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import transaction
@@ -109,3 +111,111 @@ def load_communes(*, path=DEFAULT_PATH, batch_size=2000):
         "postcodes_created": len(missing),
         "postcodes_deleted": len(stale_ids),
     }
+
+
+# --- What a worker types for a place ---------------------------------------------------------
+
+# Abbreviations of commune names: "St-Malo", "Ste-Foy", "Boulogne s/ Mer".
+_ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes", "s": "sur"}
+_POSTCODE = re.compile(r"^[0-9]{5}$")
+_DEPARTMENT = re.compile(r"^(?:[0-9]{2}|2a|2b|97[0-9])$")
+_NAME_WITH_DEPARTMENT = re.compile(r"^(?P<name>.+?)\s*\((?P<department>[0-9][0-9ABab][0-9]?)\)$")
+CANDIDATES = 6
+
+
+@dataclass(frozen=True)
+class PlaceQuery:
+    """A place as typed, taken apart: "Rennes 35000", "35 Rennes", "St-Malo", "Rennes (35)"."""
+
+    name: str = ""  # search_name form, abbreviations spelled out
+    postcode: str = ""
+    department: str = ""
+
+
+def parse_place(text: str) -> PlaceQuery:
+    text = (text or "").strip()
+    department = ""
+    suggestion = _NAME_WITH_DEPARTMENT.match(text)
+    if suggestion:  # the form of the suggestions: "Rennes (35)"
+        text, department = suggestion["name"], suggestion["department"].upper()
+    words, postcode = normalize(text).split(), ""
+    if len(words) > 1 or (words and _POSTCODE.match(words[0])):
+        for index in (0, -1):  # a postcode or a département before or after the name
+            word = words[index] if words else ""
+            if _POSTCODE.match(word) and not postcode:
+                postcode = word
+                words.pop(index)
+            elif _DEPARTMENT.match(word) and not department and len(words) > 1:
+                department = word.upper()
+                words.pop(index)
+    name = " ".join(
+        _ABBREVIATIONS.get(word, word) if i or word != "s" else word for i, word in enumerate(words)
+    )
+    return PlaceQuery(name=name, postcode=postcode, department=department)
+
+
+@dataclass
+class PlaceResolution:
+    commune: "Commune | None" = None
+    others: list = field(default_factory=list)  # homonyms in other départements, most populous first
+    candidates: list = field(default_factory=list)  # nothing matched exactly: names starting with the text
+
+
+def resolve_place(text: str) -> PlaceResolution:
+    """The commune meant by a postcode ("35000"), a name ("rennes", "St-Malo"), both ("Rennes 35000",
+    "35 Rennes") or a suggestion ("Rennes (35)").
+
+    Homonyms ("Saint-Denis") resolve to the most populous one and list the others; a partial name
+    ("Renn") resolves to nothing but lists the communes it may mean, with their département.
+    """
+    query = parse_place(text)
+    located = Commune.objects.filter(latitude__isnull=False)
+    exact = list(located.matching(query).order_by("-population", "insee_code")[:CANDIDATES])
+    if exact:
+        return PlaceResolution(commune=exact[0], others=exact[1:])
+    if len(query.name) < 2:
+        return PlaceResolution()
+    partial = located.matching(query, prefix=True).order_by("-population", "insee_code")[:CANDIDATES]
+    return PlaceResolution(candidates=list(partial))
+
+
+def unknown_place_message(place, candidates):
+    """A partial or unknown place: the communes it may mean, with their département, else how to write it."""
+    if candidates:
+        names = ", ".join(f"{commune.name} ({commune.department})" for commune in candidates)
+        return f"« {place} » : précisez la commune. Peut-être : {names}."
+    return f"Lieu inconnu : « {place} ». Saisissez un code postal (ex. 35000) ou un nom de commune."
+
+
+SUGGESTIONS = 10
+NEAR_KM = 40  # "near the worker's service": within this distance of it
+
+
+def suggest_communes(text: str, near: tuple[float, float] | None = None) -> list:
+    """Communes for the place field's suggestions: names starting with the text ("St-Ma" too) or
+    postcodes starting with its digits; those within NEAR_KM of ``near`` (the worker's service) first,
+    then by population. Two queries with ``near``, one without."""
+    text = (text or "").strip()
+    if len(text) < 2:
+        return []
+    located = Commune.objects.filter(latitude__isnull=False)
+    if text.isdigit():
+        located = located.filter(pk__in=Postcode.objects.filter(code__startswith=text).values("commune_id"))
+    else:
+        query = parse_place(text)
+        if len(query.name) < 2:
+            return []
+        located = located.matching(query, prefix=True)
+    ordered = located.order_by("-population", "name", "insee_code")
+    nearby = []
+    if near is not None:
+        from .search import bounding_box, distance_expression
+
+        nearby = list(
+            ordered.filter(bounding_box(near[0], near[1], NEAR_KM))
+            .annotate(distance_km=distance_expression(near[0], near[1]))
+            .filter(distance_km__lte=NEAR_KM)[:SUGGESTIONS]
+        )
+    seen = {commune.pk for commune in nearby}
+    others = [commune for commune in ordered[: SUGGESTIONS + len(nearby)] if commune.pk not in seen]
+    return (nearby + others)[:SUGGESTIONS]

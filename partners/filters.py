@@ -1,14 +1,14 @@
 """The directory search form: django-filter parses and validates the querystring."""
 
-import re
-
 import django_filters
 from django import forms
 
 from .checkboxes import checkboxes, domain_groups
+from .communes import resolve_place as place_resolution
+from .communes import unknown_place_message
 from .enums import DEFAULT_RADIUS_KM, SEARCH_RADII_KM, SearchOrder
 from .fields import IdChoiceFilter, IdMultipleChoiceFilter
-from .models import AccessMode, Commune, Domain, Language, Public
+from .models import AccessMode, Domain, Language, Public
 
 RADIUS_MESSAGE = (
     "Rayon invalide : choisissez "
@@ -20,23 +20,12 @@ ORDER_MESSAGE = (
     + ", ".join(label.lower() for label in SearchOrder.labels[:-1])
     + f" ou {SearchOrder.labels[-1].lower()}."
 )
-_NAME_WITH_DEPARTMENT = re.compile(r"^(?P<name>.+?)\s*\((?P<department>[0-9][0-9AB][0-9]?)\)$")
 
 
 def resolve_place(text):
-    """The commune meant by a postcode ("35000"), a name ("rennes") or a suggestion ("Rennes (35)").
-
-    Homonyms ("Saint-Denis") resolve to the most populous one; returns (commune, other_candidates).
-    """
-    text = (text or "").strip()
-    match = _NAME_WITH_DEPARTMENT.match(text)
-    candidates = Commune.objects.matching_place(match["name"] if match else text)
-    if match:
-        candidates = candidates.filter(department=match["department"])
-    candidates = list(candidates.filter(latitude__isnull=False).order_by("-population", "insee_code")[:6])
-    if not candidates:
-        return None, []
-    return candidates[0], candidates[1:]
+    """(commune, homonyms) for a place as typed: see partners.communes.resolve_place."""
+    resolution = place_resolution(text)
+    return resolution.commune, resolution.others
 
 
 class DefaultedChoiceField(forms.TypedChoiceField):
@@ -72,13 +61,10 @@ class ServiceSearchForm(forms.Form):
         place = cleaned.get("lieu")
         cleaned["commune"], cleaned["other_communes"] = None, []
         if place:
-            commune, others = resolve_place(place)
-            if commune is None:
-                self.add_error(
-                    "lieu",
-                    f"Lieu inconnu : « {place} ». Saisissez un code postal (ex. 35000) ou un nom de commune.",
-                )
-            cleaned["commune"], cleaned["other_communes"] = commune, others
+            resolution = place_resolution(place)
+            if resolution.commune is None:
+                self.add_error("lieu", unknown_place_message(place, resolution.candidates))
+            cleaned["commune"], cleaned["other_communes"] = resolution.commune, resolution.others
         return cleaned
 
 
@@ -92,7 +78,7 @@ class ServiceSearchFilter(django_filters.FilterSet):
         widget=forms.TextInput(
             attrs={
                 "type": "search",
-                "placeholder": "ex. hébergement d'urgence, CPAS, dettes…",
+                "placeholder": "ex. hébergement d'urgence, CHRS, dettes…",
                 "autocomplete": "off",
             }
         ),

@@ -22,7 +22,7 @@ from .enums import (
     ReferralMode,
     SpreadsheetImportStatus,
 )
-from .text import normalize
+from .text import content_words, normalize
 
 
 def coordinates_check(name):
@@ -213,13 +213,28 @@ class Language(ReferentialItem):
 
 class CommuneQuerySet(models.QuerySet):
     def matching_place(self, text):
-        """Communes designated by a postcode ("35000") or a name ("saint etienne", accents optional)."""
-        text = (text or "").strip()
-        if not text:
+        """Communes designated by a postcode ("35000"), a name ("saint etienne", "St-Étienne", accents
+        optional) or both ("Rennes 35000", "35 Rennes"): see partners.communes.parse_place."""
+        from .communes import parse_place
+
+        return self.matching(parse_place(text))
+
+    def matching(self, query, *, prefix=False):
+        """Communes matching a parsed place (partners.communes.PlaceQuery); ``prefix``: names starting
+        with the typed name ("Renn" -> Rennes, Rennemoulin…), or postcodes starting with the digits."""
+        if not (query.name or query.postcode):
             return self.none()
-        if text.isdigit():
-            return self.filter(postcodes__code=text).distinct()
-        return self.filter(search_name=normalize(text))
+        queryset = self
+        if query.name:
+            lookup = "search_name__startswith" if prefix else "search_name"
+            queryset = queryset.filter(**{lookup: query.name})
+        if query.postcode:
+            queryset = queryset.filter(
+                pk__in=Postcode.objects.filter(code=query.postcode).values("commune_id")
+            )
+        if query.department:
+            queryset = queryset.filter(department=query.department)
+        return queryset
 
 
 class Commune(models.Model):
@@ -687,6 +702,94 @@ class SearchWord(models.Model):
 
     def __str__(self):
         return self.word
+
+
+SYNONYM_MAX_LENGTH = 100
+
+
+def synonym_key(text: str) -> str:
+    """How a term is looked up in a query: accent-free words without stop words ("Femmes battues" ->
+    "femmes battues", "Aide sociale à l'enfance" -> "aide sociale enfance")."""
+    return " ".join(word for word in content_words(text) if len(word) > 1)
+
+
+class SearchSynonymQuerySet(models.QuerySet):
+    def editable_by(self, user):
+        """Synonyms ``user`` may change: all for administrators; for coordinators, those they added
+        (the seeded list and other coordinators' entries serve every network: administrators keep them)."""
+        if user.is_superuser:
+            return self
+        if not user.is_coordinator:
+            return self.none()
+        return self.filter(created_by=user)
+
+
+class SearchSynonym(models.Model):
+    """A word or acronym workers type ("CHRS", "dettes") and what the directory says instead.
+
+    A search for the term also finds the services that say one of its equivalents (one way: a search
+    for an equivalent does not look for the term). Edited by coordinators in the admin; seeded by
+    ``load_referentials`` from ``partners/data/synonyms.csv``.
+    """
+
+    term = models.CharField(
+        "sigle ou expression",
+        max_length=SYNONYM_MAX_LENGTH,
+        help_text="Ce que tapent les professionnel·les, ex. « CHRS » ou « femmes battues ».",
+    )
+    key = models.CharField("forme de recherche", max_length=SYNONYM_MAX_LENGTH, unique=True, editable=False)
+    equivalents = models.TextField(
+        "équivalents",
+        help_text="Une expression par ligne, telle qu'elle figure dans les fiches, ex. « centre "
+        "d'hébergement et de réinsertion sociale ». Chaque mot d'une ligne doit figurer dans la fiche.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="ajouté par",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField("modifié le", auto_now=True)
+
+    objects = SearchSynonymQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "synonyme de recherche"
+        verbose_name_plural = "synonymes de recherche"
+        ordering = ["key"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(key=""), name="searchsynonym_key_not_empty"),
+            models.CheckConstraint(condition=~Q(equivalents=""), name="searchsynonym_equivalents_not_empty"),
+        ]
+
+    def __str__(self):
+        return self.term
+
+    def save(self, *args, **kwargs):
+        self.key = synonym_key(self.term)
+        super().save(*args, **kwargs)
+
+    def equivalent_list(self) -> list[str]:
+        return [line.strip() for line in self.equivalents.splitlines() if synonym_key(line)]
+
+    def clean(self):
+        self.key = synonym_key(self.term)
+        if not self.key:
+            raise ValidationError(
+                {"term": "Saisissez au moins un mot qui ne soit pas un mot vide (le, de, pour…)."}
+            )
+        lines = self.equivalent_list()
+        if not lines:
+            raise ValidationError({"equivalents": "Saisissez au moins un équivalent."})
+        self.equivalents = "\n".join(lines)
+        duplicate = SearchSynonym.objects.filter(key=self.key).exclude(pk=self.pk)
+        if duplicate.exists():
+            raise ValidationError(
+                {"term": f"« {duplicate.first().term} » existe déjà : complétez-le plutôt."}
+            )
 
 
 # --- Listing upkeep and error reports (issue 10) -----------------------------------------------

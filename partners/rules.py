@@ -6,7 +6,7 @@ because they coordinate its network. Loaded by rules' autodiscovery.
 
 import rules
 
-from .models import Organisation, Service
+from .models import Organisation, SearchSynonym, Service
 
 
 @rules.predicate
@@ -54,6 +54,13 @@ def edits_organisation(user, organisation):
     return Organisation.objects.editable_by(user).filter(pk=organisation.pk).exists()
 
 
+@rules.predicate
+def edits_synonym(user, synonym):
+    if synonym is None:
+        return True
+    return SearchSynonym.objects.editable_by(user).filter(pk=synonym.pk).exists()
+
+
 coordinator_of_network = is_coordinator & coordinates_network
 coordinator_of_convention = is_coordinator & coordinates_convention
 coordinator_of_membership = is_coordinator & coordinates_membership
@@ -75,6 +82,12 @@ for model in ("domain", "public", "accessmode", "fee", "servicetype", "language"
     rules.add_perm(f"partners.view_{model}", is_coordinator)
 for model in ("domain", "public"):
     rules.add_perm(f"partners.add_{model}", is_coordinator)
+
+# Search synonyms serve every network: coordinators add them and change or delete their own.
+for action in ("view", "add"):
+    rules.add_perm(f"partners.{action}_searchsynonym", is_coordinator)
+for action in ("change", "delete"):
+    rules.add_perm(f"partners.{action}_searchsynonym", is_coordinator & edits_synonym)
 
 rules.add_perm("partners.view_network", coordinator_of_network)
 rules.add_perm("partners.change_network", coordinator_of_network)

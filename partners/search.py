@@ -2,8 +2,11 @@
 
 ``search_services(params)`` filters the directory (thématiques, publics, place and radius, access
 mode, language, capacity, official partners), matches the words accent- and case-insensitively,
-and ranks by text relevance, then distance, then freshness. On PostgreSQL, words that match
-nothing are corrected against the directory's own vocabulary (pg_trgm), then the search runs again.
+and ranks by text relevance, then distance, then freshness. Both backends stem French words
+(PostgreSQL's french_unaccent; on SQLite the same Snowball stemmer in Python, partners.text), expand
+the words and acronyms of the synonym table (partners.synonyms: "CHRS" also finds "centre
+d'hébergement et de réinsertion sociale"), and correct words that match nothing against the
+directory's own vocabulary (pg_trgm on PostgreSQL, a trigram FTS5 table on SQLite), then search again.
 """
 
 import math
@@ -16,7 +19,8 @@ from django.db.models.functions import ASin, Cos, Power, Radians, Sin, Sqrt
 
 from .enums import CapacityStatus, SearchOrder
 from .models import Service
-from .text import normalize
+from .synonyms import SynonymTable, synonym_table
+from .text import STOPWORDS, normalize, stem
 
 EARTH_RADIUS_KM = 6371.0
 KM_PER_DEGREE_LATITUDE = 111.2
@@ -144,42 +148,95 @@ def _filtered(params: SearchParams) -> QuerySet:
 # --- Text matching, per backend -----------------------------------------------------------------
 
 
-def _postgres_tsquery(words: list[str]) -> str:
-    # Every word must match; the last one as a prefix, so results follow the user as they type.
-    return " & ".join([f"'{word}'" for word in words[:-1]] + [f"'{words[-1]}':*"])
+@dataclass(frozen=True)
+class Term:
+    """One thing the worker typed: a word, or a phrase of the synonym table with its equivalents.
+
+    Matches a service that contains every word of one of ``alternatives`` (by its stem); ``prefix``
+    (the last word, perhaps still being typed) also matches the stems that start with it as typed:
+    "epicer" finds "épicerie" (stem "epiceri"), "consult" "consultation", while "logements" (stem
+    "log") does not find "logiciel" nor "formation" "information", as a prefix of the stem would.
+    """
+
+    alternatives: tuple[tuple[str, ...], ...]
+    prefix: bool = False
+    synonym: bool = False
 
 
-def _sqlite_match_expression(words: list[str]) -> str:
-    return " AND ".join(f'"{word}"*' for word in words)
+def query_terms(words: list[str], synonyms: SynonymTable | None = None) -> list[Term]:
+    """The terms of a search: stop words out, the longest phrases the synonym table knows grouped."""
+    synonyms = synonym_table() if synonyms is None else synonyms
+    content = [word for word in words if word not in STOPWORDS]
+    stems = [stem(word) for word in content]
+    longest = max((len(key) for key in synonyms), default=0)
+    terms, position = [], 0
+    while position < len(content):
+        for size in range(min(longest, len(content) - position), 0, -1):
+            alternatives = synonyms.get(tuple(stems[position : position + size]))
+            if alternatives:
+                typed = tuple(content[position : position + size])
+                terms.append(Term((typed, *(a for a in alternatives if a != typed)), synonym=True))
+                position += size
+                break
+        else:
+            word = content[position]
+            last = position == len(content) - 1
+            terms.append(Term(((word,),), prefix=last))
+            position += 1
+    return terms
 
 
-def _match(queryset: QuerySet, words: list[str]) -> QuerySet:
-    """Only the services whose text contains every word (the last as a prefix)."""
+def _lexeme(word: str, prefix: bool, *, postgresql: bool) -> str:
+    """One word of the query over the stemmed index: its stem, or (prefix) its stem or any stem
+    starting with the word as typed."""
+    if postgresql:
+        return f"('{stem(word)}' | '{word}':*)" if prefix else f"'{stem(word)}'"
+    return f'("{stem(word)}" OR "{word}"*)' if prefix else f'"{stem(word)}"'
+
+
+def _expression(terms: list[Term], *, postgresql: bool) -> str:
+    """The boolean query, the same on both backends: a tsquery (PostgreSQL) or an FTS5 MATCH (SQLite).
+
+    Words are stemmed here, in Python, with the stemmer of PostgreSQL's french_unaccent (a test
+    compares them): the tsquery is given as lexemes (``::tsquery``, no second stemming)."""
+    and_, or_ = (" & ", " | ") if postgresql else (" AND ", " OR ")
+    return and_.join(
+        "("
+        + or_.join(
+            "(" + and_.join(_lexeme(word, term.prefix, postgresql=postgresql) for word in words) + ")"
+            for words in term.alternatives
+        )
+        + ")"
+        for term in terms
+    )
+
+
+def _match(queryset: QuerySet, terms: list[Term]) -> QuerySet:
+    """Only the services whose text matches every term."""
     if connection.vendor == "postgresql":
         matches = RawSQL(
-            "partners_service.search_vector @@ to_tsquery('french_unaccent', %s)",
-            (_postgres_tsquery(words),),
+            "partners_service.search_vector @@ %s::tsquery",
+            (_expression(terms, postgresql=True),),
             output_field=BooleanField(),
         )
         return queryset.filter(matches)
     matching_ids = RawSQL(
         "SELECT rowid FROM partners_service_fts WHERE partners_service_fts MATCH %s",
-        (_sqlite_match_expression(words),),
+        (_expression(terms, postgresql=False),),
     )
     return queryset.filter(pk__in=matching_ids)
 
 
-def _match_and_rank(queryset: QuerySet, words: list[str]) -> QuerySet:
+def _match_and_rank(queryset: QuerySet, terms: list[Term]) -> QuerySet:
     """Only the services whose text contains every word, with their text relevance as ``rank``
     (higher is better), on both backends."""
     if connection.vendor == "postgresql":
         rank = RawSQL(
-            "ts_rank_cd('{0.1, 0.2, 0.6, 1.0}', partners_service.search_vector, "
-            "to_tsquery('french_unaccent', %s), 1)",
-            (_postgres_tsquery(words),),
+            "ts_rank_cd('{0.1, 0.2, 0.6, 1.0}', partners_service.search_vector, %s::tsquery, 1)",
+            (_expression(terms, postgresql=True),),
             output_field=FloatField(),
         )
-        return _match(queryset, words).annotate(rank=rank)
+        return _match(queryset, terms).annotate(rank=rank)
     # bm25 is lower-is-better: negated. Column weights: name 10, organisation 8, thématiques 4,
     # description 1. bm25() reads statistics of the whole match (how many rows contain each word),
     # gathered once per FTS5 cursor: the FTS5 table must be joined and drive the query. As a
@@ -194,33 +251,85 @@ def _match_and_rank(queryset: QuerySet, words: list[str]) -> QuerySet:
             "partners_service_fts MATCH %s",
             "partners_service.id = +partners_service_fts.rowid",
         ],
-        params=[_sqlite_match_expression(words)],
+        params=[_expression(terms, postgresql=False)],
     )
 
 
-def _unmatched_words(words: list[str]) -> list[str]:
-    """Words that match no service at all (PostgreSQL): the candidates for correction."""
+def _correctable_words(terms: list[Term]) -> list[str]:
+    return [
+        term.alternatives[0][0]
+        for term in terms
+        if not term.synonym and len(term.alternatives[0][0]) >= MIN_CORRECTABLE_LENGTH
+    ]
+
+
+def _unmatched_words(terms: list[Term]) -> list[str]:
+    """Words that match no service at all, even as a prefix: the candidates for correction."""
     unmatched = []
     with connection.cursor() as cursor:
-        for word in words:
-            if len(word) < MIN_CORRECTABLE_LENGTH:
-                continue
-            cursor.execute(
-                "SELECT EXISTS (SELECT 1 FROM partners_service "
-                "WHERE search_vector @@ to_tsquery('french_unaccent', %s))",
-                [f"'{word}':*"],
-            )
+        for word in _correctable_words(terms):
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "SELECT EXISTS (SELECT 1 FROM partners_service "
+                    "WHERE search_vector @@ to_tsquery('french_unaccent', %s))",
+                    [f"'{word}':*"],
+                )
+            else:
+                cursor.execute(
+                    "SELECT EXISTS (SELECT 1 FROM partners_service_fts WHERE partners_service_fts MATCH %s)",
+                    [f'"{stem(word)}"*'],
+                )
             if not cursor.fetchone()[0]:
                 unmatched.append(word)
     return unmatched
 
 
-def _corrections(words: list[str]) -> dict[str, str]:
-    """Each word that matches no service, mapped to the closest word of the vocabulary (PostgreSQL)."""
-    unmatched = _unmatched_words(words)
+def _trigrams(word: str) -> set[str]:
+    padded = f"  {word} "  # as pg_trgm pads a word
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def trigram_similarity(a: str, b: str) -> float:
+    """pg_trgm's similarity(a, b) for single words: shared trigrams over all trigrams."""
+    first, second = _trigrams(a), _trigrams(b)
+    return len(first & second) / len(first | second)
+
+
+# SQLite: the vocabulary words sharing the most (and rarest) trigrams with the typed word, by bm25;
+# the closest of these by pg_trgm's similarity, computed in Python.
+SQLITE_CANDIDATES = 50
+
+
+def _sqlite_closest(cursor, word: str) -> str | None:
+    grams = sorted({word[i : i + 3] for i in range(len(word) - 2)})
+    cursor.execute(
+        "SELECT w.word, w.document_count FROM partners_searchword_trigram t "
+        "JOIN partners_searchword w ON w.word = t.word "
+        "WHERE partners_searchword_trigram MATCH %s ORDER BY t.rank LIMIT %s",
+        [" OR ".join(f'"{gram}"' for gram in grams), SQLITE_CANDIDATES],
+    )
+    scored = [
+        (trigram_similarity(word, candidate), count, candidate) for candidate, count in cursor.fetchall()
+    ]
+    scored = [row for row in scored if row[0] >= MIN_SIMILARITY]
+    if not scored:
+        return None
+    return min(scored, key=lambda row: (-row[0], -row[1], row[2]))[2]
+
+
+def _corrections(terms: list[Term]) -> dict[str, str]:
+    """Each word that matches no service, mapped to the closest word of the vocabulary."""
+    unmatched = _unmatched_words(terms)
     if not unmatched:
         return {}
     corrections = {}
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            for word in unmatched:
+                closest = _sqlite_closest(cursor, word)
+                if closest and closest != word:
+                    corrections[word] = closest
+        return corrections
     # The % operator uses the trigram GIN index, with the threshold of pg_trgm.similarity_threshold.
     # set_config(..., true) lasts until the end of the transaction: in autocommit, that is the end of
     # its own statement, and the look-ups would run with pg_trgm's default (0.3). Hence one
@@ -263,22 +372,25 @@ def search_services(params: SearchParams) -> SearchOutcome:
     """The matching services, ordered, and how many there are; the queryset is lazy (paginate it)."""
     words = params.words
     queryset = _filtered(params).only(*LISTED_FIELDS)
-    if not words:
-        return SearchOutcome(_order(queryset, params, ranked=False), count=_capped_count(queryset))
+    terms = query_terms(words) if words else []
+    if not terms:  # no words, or only stop words ("de la")
+        return SearchOutcome(
+            _order(queryset, params, ranked=False), count=_capped_count(queryset), words=words
+        )
 
-    matched = _match(queryset, words)
+    matched = _match(queryset, terms)
     count = _capped_count(matched)
-    corrections, searched = {}, words
-    if count == 0 and connection.vendor == "postgresql":
-        corrections = _corrections(words)
+    corrections = {}
+    if count == 0:
+        corrections = _corrections(terms)
         if corrections:
-            searched = [corrections.get(word, word) for word in words]
-            matched = _match(queryset, searched)
+            terms = query_terms([corrections.get(word, word) for word in words])
+            matched = _match(queryset, terms)
             count = _capped_count(matched)
     # Ranking is the costly part: only when the worker sorts by relevance and the matches are few enough.
     ranked = count < RESULT_CAP and params.order == SearchOrder.RELEVANCE
     if ranked:
-        matched = _match_and_rank(queryset, searched)
+        matched = _match_and_rank(queryset, terms)
     return SearchOutcome(
         _order(matched, params, ranked=ranked),
         count=count,

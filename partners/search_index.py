@@ -2,13 +2,19 @@
 
 One interface, two backends: on PostgreSQL the stored ``Service.search_vector`` (weighted: names A,
 thématiques B, description C) and the ``SearchWord`` vocabulary used for typo correction; on SQLite
-the FTS5 table ``partners_service_fts``. Called on every write (see partners.signals), after imports,
+the FTS5 table ``partners_service_fts`` of stemmed text (``partners.text.stemmed``, the Snowball
+French stemmer PostgreSQL uses, registered as the SQL function ``reseau_stemmed``) and the same
+``SearchWord`` vocabulary, searched through the trigram FTS5 table ``partners_searchword_trigram``.
+Called on every write (see partners.signals), after imports,
 and by ``manage.py rebuild_search_index``.
 """
 
+from collections import Counter
 from collections.abc import Iterable
 
 from django.db import connection, transaction
+
+from .text import normalize, stemmed
 
 BATCH_SIZE = 500
 
@@ -46,13 +52,51 @@ _PG_VOCABULARY_INSERT = """
     ON CONFLICT (word) DO UPDATE SET document_count = GREATEST(partners_searchword.document_count, EXCLUDED.document_count)
 """
 
+_SQLITE_DOMAIN_LABELS = _DOMAIN_LABELS_SQL.format(
+    concat="group_concat(d.label || ' ' || coalesce(p.label, ''), ' ')"
+)
 _SQLITE_INSERT = f"""
     INSERT INTO partners_service_fts (rowid, name, organisation, domains, description)
-    SELECT s.id, s.name, o.name,
-           coalesce(({_DOMAIN_LABELS_SQL.format(concat="group_concat(d.label || ' ' || coalesce(p.label, ''), ' ')")}), ''),
-           s.description
+    SELECT s.id, reseau_stemmed(s.name), reseau_stemmed(o.name),
+           reseau_stemmed(({_SQLITE_DOMAIN_LABELS})), reseau_stemmed(s.description)
     FROM partners_service s JOIN partners_organisation o ON o.id = s.organisation_id
 """
+# The vocabulary (SQLite): the same words as PostgreSQL's ts_stat, counted in Python.
+_SQLITE_TEXTS = """
+    SELECT coalesce(s.name, '') || ' ' || coalesce(o.name, '') || ' ' || coalesce(s.description, '')
+    FROM partners_service s JOIN partners_organisation o ON o.id = s.organisation_id
+"""
+_SQLITE_VOCABULARY_UPSERT = """
+    INSERT INTO partners_searchword (word, document_count) VALUES (%s, %s)
+    ON CONFLICT (word) DO UPDATE SET document_count = max(document_count, excluded.document_count)
+"""
+MIN_WORD_LENGTH, MAX_WORD_LENGTH = 3, 100
+
+
+def register_sqlite_functions(sender=None, connection=None, **kwargs):
+    """``reseau_stemmed(text)`` on every new SQLite connection (connection_created signal)."""
+    if connection is not None and connection.vendor == "sqlite":
+        connection.connection.create_function("reseau_stemmed", 1, stemmed, deterministic=True)
+
+
+def _document_words(text: str) -> set[str]:
+    return {
+        word
+        for word in normalize(text).split()
+        if MIN_WORD_LENGTH <= len(word) <= MAX_WORD_LENGTH and not word.isdigit()
+    }
+
+
+def _sqlite_vocabulary_add(cursor, where: str = "", params=()) -> None:
+    counts = Counter()
+    cursor.execute(_SQLITE_TEXTS + where, params)
+    for (text,) in cursor.fetchall():
+        counts.update(_document_words(text))
+    if where == "":  # the whole directory: the thématiques' own words too, as on PostgreSQL
+        cursor.execute("SELECT label FROM partners_domain")
+        for (label,) in cursor.fetchall():
+            counts.update(_document_words(label))
+    cursor.executemany(_SQLITE_VOCABULARY_UPSERT, sorted(counts.items()))
 
 
 def _batches(ids: list[int]):
@@ -79,6 +123,7 @@ def index_services(service_ids: Iterable[int]) -> None:
             else:
                 cursor.execute(f"DELETE FROM partners_service_fts WHERE rowid IN ({placeholders})", batch)
                 cursor.execute(f"{_SQLITE_INSERT} WHERE s.id IN ({placeholders})", batch)
+                _sqlite_vocabulary_add(cursor, f" WHERE s.id IN ({placeholders})", batch)
 
 
 def unindex_services(service_ids: Iterable[int]) -> None:
@@ -100,12 +145,16 @@ def rebuild_search_index() -> None:
         else:
             cursor.execute("DELETE FROM partners_service_fts")
             cursor.execute(_SQLITE_INSERT)
+            refresh_vocabulary()
 
 
 def refresh_vocabulary() -> None:
-    """Rebuild the typo-correction vocabulary from scratch (PostgreSQL only)."""
-    if connection.vendor != "postgresql":
-        return
+    """Rebuild the typo-correction vocabulary from scratch."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM partners_searchword")
-        cursor.execute(_PG_VOCABULARY_INSERT, [_PG_VOCABULARY_DOCUMENTS.format(where="")])
+        if connection.vendor == "sqlite":
+            cursor.execute("DELETE FROM partners_searchword_trigram")
+        if connection.vendor == "postgresql":
+            cursor.execute(_PG_VOCABULARY_INSERT, [_PG_VOCABULARY_DOCUMENTS.format(where="")])
+        else:
+            _sqlite_vocabulary_add(cursor)

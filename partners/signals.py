@@ -6,11 +6,13 @@ Bulk paths (imports, demo data) disable these with ``search_index_paused()`` and
 import contextlib
 import threading
 
+from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from . import search_index
-from .models import Domain, Organisation, Service
+from .models import Domain, Organisation, SearchSynonym, Service
+from .synonyms import forget_synonyms
 
 _state = threading.local()
 
@@ -66,3 +68,11 @@ def index_domain_services(sender, instance, created, raw=False, **kwargs):
             .values_list("pk", flat=True)
             .distinct()
         )
+
+
+@receiver(post_save, sender=SearchSynonym)
+@receiver(post_delete, sender=SearchSynonym)
+def forget_cached_synonyms(sender, **kwargs):
+    # At once in this process, and again at commit: a search between the two would cache the old table.
+    forget_synonyms()
+    transaction.on_commit(forget_synonyms)

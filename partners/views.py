@@ -14,15 +14,15 @@ from referrals.models import Case
 from reseau.links.services import rate_limit_exceeded, too_many_requests
 
 from .active_filters import active_filters, search_centre, search_url
+from .communes import suggest_communes
 from .enums import SearchOrder
 from .filters import ServiceSearchFilter
 from .forms import LISTING_CONFIRMED, LISTING_SAVED, ErrorReportForm, ListingForm
-from .models import Commune, Domain, Network, Service
+from .models import Domain, Network, Service
 from .opening_hours import read_opening_hours
 from .partnerships import Partnerships
 from .search import SearchParams, search_services
 from .services import error_report_create, listing_link_send, listing_update, listing_verify
-from .text import normalize
 
 RESULTS_PER_PAGE = 20
 
@@ -159,16 +159,12 @@ def _attach_display_data(services, partnerships):
 
 @require_GET
 def commune_suggestions(request):
-    """<option>s for the place field's datalist (htmx), by postcode or name prefix."""
-    text = (request.GET.get("lieu") or request.GET.get("place") or "").strip()
-    communes = []
-    if len(text) >= 2:
-        queryset = Commune.objects.filter(latitude__isnull=False)
-        if text.isdigit():
-            queryset = queryset.filter(postcodes__code__startswith=text).distinct()
-        else:
-            queryset = queryset.filter(search_name__startswith=normalize(text))
-        communes = list(queryset.order_by("-population", "name")[:10])
+    """<option>s for the place field's datalist (htmx): communes near the worker's service first."""
+    text = request.GET.get("lieu") or request.GET.get("place") or ""
+    # The service is loaded with the user (reseau.accounts.backends.UserBackend): no query.
+    service = request.user.service if request.user.service_id else None
+    near = (service.latitude, service.longitude) if service and service.latitude is not None else None
+    communes = suggest_communes(text, near=near)
     return render(request, "partners/_commune_options.html", {"communes": communes})
 
 

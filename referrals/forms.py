@@ -1,8 +1,8 @@
 from django import forms
 
 from partners.checkboxes import checkboxes, domain_groups
+from partners.communes import resolve_place, unknown_place_message
 from partners.fields import IdMultipleChoiceField
-from partners.filters import resolve_place
 from partners.models import Domain, Public
 
 from .enums import OffConventionReason, RefusalReason
@@ -72,11 +72,10 @@ class CaseForm(forms.ModelForm):
         place = self.cleaned_data["place"].strip()
         self.commune = None
         if place:
-            self.commune, _ = resolve_place(place)
+            resolution = resolve_place(place)
+            self.commune = resolution.commune
             if self.commune is None:
-                raise forms.ValidationError(
-                    "Lieu inconnu : saisissez un code postal (ex. 35000) ou un nom de commune."
-                )
+                raise forms.ValidationError(unknown_place_message(place, resolution.candidates))
         return place
 
     def save(self, commit=True):

@@ -75,3 +75,21 @@ def client_for():
         return client
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_synonym_cache():
+    # The synonym table lives in memory for a minute: a rolled-back test fires no signal to forget it.
+    from partners.synonyms import forget_synonyms
+
+    forget_synonyms()
+    yield
+    forget_synonyms()
+
+
+@pytest.fixture
+def synonyms(db):
+    """The seeded synonym table (partners/data/synonyms.csv), as load_referentials writes it."""
+    from partners.synonyms import load_synonyms
+
+    load_synonyms()

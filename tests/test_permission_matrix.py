@@ -981,6 +981,31 @@ for _model in ("service", "organisation"):
         post_data=constant({"format": "1", "resource": "0"}),
     )
 
+# Search synonyms (issue 13): coordinators read them all, add some, and change or delete only those
+# they added; the seeded list and other coordinators' entries are administrators'. No bulk delete.
+SYNONYMS = {"seeded synonym": pk("synonym_seeded"), "synonym added by X": pk("synonym_x")}
+OWN_SYNONYM = {
+    CX: {"seeded synonym": FORBIDDEN, "synonym added by X": SUBMITTED},
+    CY: FORBIDDEN,
+    ADMIN: SUBMITTED,
+}
+MATRIX.update(
+    admin_model(
+        "partners.searchsynonym",
+        SYNONYMS,
+        changelist={STAFF: OK},
+        add={STAFF: OK},
+        add_post={STAFF: SUBMITTED},
+        change={STAFF: OK},  # others' synonyms: read-only view
+        change_post=OWN_SYNONYM,
+        change_mutate={"equivalents": "détourné par la matrice"},
+        delete=OWN_SYNONYM,
+        history={STAFF: OK},
+        changelist_post={COORDS: UNCHANGED, ADMIN: SUBMITTED},
+        changelist_target="synonym_seeded",
+    )
+)
+
 # Accounts, groups and login logs: administrators only.
 ADMIN_ONLY = {COORDS: FORBIDDEN, ADMIN: OK}
 ADMIN_ONLY_POST = {COORDS: FORBIDDEN, ADMIN: SUBMITTED}

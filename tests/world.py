@@ -19,7 +19,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from partners.enums import ErrorReportCategory, MembershipRole
-from partners.models import ErrorReport
+from partners.models import ErrorReport, SearchSynonym
 from partners.spreadsheets import spreadsheet_import_create
 from reseau.links.models import LinkPurpose
 from reseau.links.services import link_create
@@ -140,6 +140,14 @@ def build_world():
         "coordinator_y": CoordinatorFactory(email="coord-y@exemple.fr", networks=[w.network_y]),
         "admin": UserFactory(email="admin@exemple.fr", admin=True),
     }
+
+    # Search synonyms: one of the seeded list (no author), one a coordinator of X added.
+    w.synonym_seeded = SearchSynonym.objects.create(
+        term="CHRS", equivalents="centre d'hébergement et de réinsertion sociale"
+    )
+    w.synonym_x = SearchSynonym.objects.create(
+        term="Halte de nuit", equivalents="accueil de nuit", created_by=w.users["coordinator_x"]
+    )
 
     # Cases and referrals of A (one to R, in convention) and of B (one to an outside service).
     w.case_a = CaseFactory(
@@ -284,6 +292,7 @@ def snapshot_models():
         "partners.ErrorReport",
         "partners.ListingReminder",
         "partners.SpreadsheetImport",
+        "partners.SearchSynonym",
         "accounts.User",
         "auth.Group",
     ]

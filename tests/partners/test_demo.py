@@ -268,3 +268,14 @@ def test_demo_dates_follow_the_given_day(prerequisites):
     assert not Service.objects.filter(verified_on__gt=today).exists()
     stale = Service.objects.filter(verified_on__lte=datetime.date(2026, 3, 10)).count()
     assert 0.10 <= stale / Service.objects.count() <= 0.20
+
+
+def test_demo_finds_its_chrs_services_by_their_acronym(demo, synonyms):
+    # The demo's CHRS are named "Centre d'hébergement et de réinsertion sociale": the seeded synonym
+    # table (loaded by load_referentials with make demo) leads the acronym to them.
+    from partners.search import SearchParams, search_services
+
+    found = list(search_services(SearchParams(text="CHRS")).queryset)
+    spelled_out = Service.objects.filter(name__icontains="réinsertion sociale", is_active=True)
+    assert spelled_out.count() >= 5
+    assert set(spelled_out) <= set(found)
