@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from referrals.insight_counts import counts_rebuild
 from referrals.insight_views import PAGES
 from tests.factories import CoordinatorFactory, UserFactory
 
@@ -231,11 +232,11 @@ def test_add_to_a_convention_opens_the_prefilled_membership_form(network_data, c
 # Queries per page — whatever the number of referrals: session, user, network, the catégories of the
 # filter form (filtered pages), then the page's own aggregate queries.
 EXPECTED_QUERIES = {
-    None: 4,  # per organisation, classification and answered within 10 days
-    "hors-convention": 5,  # per month, classification and reason
-    "a-inviter": 8,  # per service, their services, their needs, conventions in force
-    "manques": 6,  # no-partner referrals, uncovered needs
-    "reactivite": 6,  # members, then one query per member, answer days, status, reason (and < 10 days)
+    None: 4,  # counts per organisation and classification
+    "hors-convention": 5,  # counts per month, classification and reason
+    "a-inviter": 9,  # counts per service, their services, distinct senders, needs, conventions in force
+    "manques": 6,  # no-partner counts, uncovered needs
+    "reactivite": 7,  # members, counts per member, answers per member, answer days and refusal reason
     "concentration": 5,  # per quarter and organisation
     "fraicheur": 6,  # stale services, old capacities, ending conventions
 }
