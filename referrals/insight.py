@@ -41,6 +41,7 @@ from .models import (
 
 MASK_BELOW = 5
 MASKED = "< 5"
+WITHHELD = "masqué"  # a figure that would reveal a masked count, or a rate on fewer than 5 referrals
 CAPACITY_OLD_MONTHS = 3
 CONVENTION_ENDING_DAYS = 90
 TOP_OUTSIDE_SERVICES = 20

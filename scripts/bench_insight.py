@@ -3,7 +3,8 @@
 Builds, once, in its own database: 50 catégories/thématiques, 300 communes over 3 départements,
 2 000 organisations and 5 000 services, one network whose convention has 300 members (the senders),
 and 1 000 000 sent referrals over the last 12 months (one case each, one need each), written with
-``INSERT … SELECT generate_series`` (about a minute). Then times the **server time** of the index
+``INSERT … SELECT generate_series`` (about a minute), then insight's counts rebuilt from them
+(``counts_rebuild``, as ``manage.py rebuild_insight_counts`` does). Then times the **server time** of the index
 and the six pages (``django.test.Client``, DEBUG off, no network), their CSV and the charts, and
 prints p50/p95 and the number of SQL queries per page.
 
@@ -79,10 +80,14 @@ def build(referrals):
         Organisation,
         Service,
     )
+    from referrals.insight_counts import counts_rebuild
+    from referrals.models import InsightFlowCount
     from reseau.accounts.models import User
 
     call_command("migrate", verbosity=0)
     if Network.objects.filter(name=MARKER_NETWORK).exists():
+        if not InsightFlowCount.objects.exists():  # built before the counts existed
+            _rebuild_counts(counts_rebuild)
         return False
     today = timezone.localdate()
     started = time.perf_counter()
@@ -160,8 +165,23 @@ def build(referrals):
             convention=convention.pk,
             first_need=first_need,
         )
-    print(f"built {referrals} referrals in {time.perf_counter() - started:.0f} s")
+    print(f"built {referrals} referrals in {time.perf_counter() - started:.0f} s", flush=True)
+    _rebuild_counts(counts_rebuild)
     return True
+
+
+def _rebuild_counts(counts_rebuild):
+    """The referrals were written in SQL, without transitions: insight's counts from scratch."""
+    from django.db import connection
+
+    started = time.perf_counter()
+    read = counts_rebuild()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(
+        f"counted {read} referrals (rebuild_insight_counts) in {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
 
 
 def _insert_referrals(
@@ -185,7 +205,7 @@ def _insert_referrals(
         cursor.execute(
             """
             INSERT INTO referrals_referral (case_id, service_id, status, classification, convention_id,
-                off_convention_reason, off_convention_details, refusal_reason, refusal_details, sender_id,
+                off_convention_reason, off_convention_details, refusal_reason, refusal_details, message, contact_phone, contact_email, sender_id,
                 created_at, sent_at, answered_at, closed_at, reminder_sent_at)
             SELECT c.id,
                    CASE WHEN k < 6 THEN %(first_member)s + (c.id * 7) %% %(member_count)s
@@ -200,7 +220,7 @@ def _insert_referrals(
                         ELSE '' END,
                    '',
                    CASE WHEN k IN (4, 8) THEN 'full' ELSE '' END,
-                   '', NULL, c.created_at, c.created_at,
+                   '', '', '', '', NULL, c.created_at, c.created_at,
                    CASE WHEN k IN (0,1,2,3,4,6,7,8) THEN c.created_at + make_interval(days => (c.id %% 17)::int) END,
                    NULL, NULL
             FROM (SELECT id, created_at, (id * 31) %% 10 AS k FROM referrals_case WHERE reference LIKE 'B-%%') AS c

@@ -14,8 +14,8 @@ from partners.demo import PRECARITY_NETWORK
 from partners.models import Network
 from partners.referentials import load_referentials
 from referrals.demo_history import generate_referral_history
-from referrals.insight_counts import counts_rebuild
 from referrals.insight import Filters, Period, headline, network_referrals, off_convention
+from referrals.insight_counts import counts_rebuild
 from referrals.models import Referral, ReferralEvent, UncoveredNeed
 from tests.factories import ConventionFactory, DomainFactory, MembershipFactory, ServiceFactory
 from tests.partners.test_demo import create_communes
