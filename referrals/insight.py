@@ -21,7 +21,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate, TruncQuarter
 from django.utils import timezone
 
-from partners.models import Convention, ConventionMembership, Domain, Service
+from partners.models import Convention, ConventionMembership, Domain, ErrorReport, Service
 
 from .enums import Classification, OffConventionReason, RefusalReason
 from .insight_counts import COUNTED_CONVENTION_STATUSES
@@ -481,7 +481,8 @@ def concentration_by_quarter(network, filters: Filters):
 
 
 def freshness(network, today=None):
-    """The network's stale services, capacities older than 3 months, conventions ending within 90 days."""
+    """The network's stale services, capacities older than 3 months, conventions ending within 90 days,
+    and the open error reports on its services."""
     today = today or timezone.localdate()
     members = network_members(network, today).select_related("organisation").order_by("name", "pk")
     # Same rule as Service.is_stale: verified STALE_AFTER_MONTHS whole months ago or more, or never.
@@ -494,6 +495,12 @@ def freshness(network, today=None):
             Convention.objects.active_on(today)
             .filter(network=network, valid_until__lte=today + datetime.timedelta(days=CONVENTION_ENDING_DAYS))
             .order_by("valid_until", "pk")
+        ),
+        "error_reports": list(
+            ErrorReport.objects.open()
+            .filter(service__in=network_members(network, today).values("pk"))
+            .select_related("service__organisation")
+            .order_by("-created_at", "-pk")
         ),
     }
 

@@ -387,14 +387,45 @@ def _freshness(network, filters, request):
         empty="Aucune convention ne prend fin dans les 90 jours.",
     )
 
+    reports = Table(
+        "signalements",
+        "Signalements d'erreur ouverts sur les services membres",
+        ["Service", "Organisation", "Ce qui est inexact", "Signalé le"],
+        [
+            [
+                cell(r.service.name, url=reverse("admin:partners_errorreport_change", args=[r.pk])),
+                cell(r.service.organisation.name),
+                cell(r.get_category_display()),
+                cell(date_format(timezone.localtime(r.created_at), "j F Y")),
+            ]
+            for r in figures["error_reports"]
+        ],
+        empty="Aucun signalement d'erreur ouvert sur les services membres.",
+    )
+
     def chart():
         return insight_charts.bars(
             "Fraîcheur de l'annuaire du réseau",
-            ["Non vérifiés (12 mois)", "Disponibilité > 3 mois", "Conventions finissant < 90 j"],
-            [("Nombre", [len(figures["stale"]), len(figures["old_capacity"]), len(figures["ending"])])],
+            [
+                "Non vérifiés (12 mois)",
+                "Disponibilité > 3 mois",
+                "Conventions finissant < 90 j",
+                "Signalements ouverts",
+            ],
+            [
+                (
+                    "Nombre",
+                    [
+                        len(figures["stale"]),
+                        len(figures["old_capacity"]),
+                        len(figures["ending"]),
+                        len(figures["error_reports"]),
+                    ],
+                )
+            ],
         )
 
-    return [stale, capacity, ending], chart, {}
+    return [stale, capacity, ending, reports], chart, {}
 
 
 @dataclass(frozen=True)
@@ -447,7 +478,8 @@ PAGES = {
         Page(
             "fraicheur",
             "Fraîcheur de l'annuaire",
-            "Services membres à vérifier, disponibilités anciennes et conventions qui arrivent à échéance.",
+            "Services membres à vérifier, disponibilités anciennes, conventions qui arrivent à échéance et "
+            "signalements d'erreur ouverts.",
             _freshness,
             filtered=False,
         ),

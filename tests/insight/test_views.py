@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from referrals.insight_views import PAGES
-from tests.factories import CoordinatorFactory, UserFactory
+from tests.factories import CoordinatorFactory, ErrorReportFactory, UserFactory
 
 from .dataset import make_referral
 
@@ -239,7 +239,7 @@ EXPECTED_QUERIES = {
     "manques": 6,  # no-partner counts, uncovered needs
     "reactivite": 7,  # members, counts per member, answers per member, answer days and refusal reason
     "concentration": 5,  # per quarter and organisation
-    "fraicheur": 6,  # stale services, old capacities, ending conventions
+    "fraicheur": 7,  # stale services, old capacities, ending conventions, open error reports
 }
 
 
@@ -306,3 +306,13 @@ def test_responsiveness_with_filters_still_finds_the_dormant_members_of_12_month
     # Nothing received in département 29, but P1 and P2 received referrals in the last 12 months.
     assert rows["Partenaire P1"][1] == 0 and rows["Partenaire P1"][-1] == "Non"
     assert rows["Partenaire P3"][-1] == "Oui"
+
+
+def test_freshness_page_lists_the_open_error_reports_of_members(network_data, client_for):
+    report = ErrorReportFactory(service=network_data.p2, category="opening_hours")
+    response = client_for(network_data.coordinator).get(page_url(network_data, "fraicheur"))
+    table = next(t for t in response.context["tables"] if t["table"].slug == "signalements")
+    assert [[c["text"] for c in row][:3] for row in table["rows"]] == [
+        ["Partenaire P2", network_data.p2.organisation.name, "Horaires d'ouverture"]
+    ]
+    assert table["rows"][0][0]["url"] == reverse("admin:partners_errorreport_change", args=[report.pk])
