@@ -11,6 +11,7 @@ counts.
 """
 
 import datetime
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from partners.enums import ConventionStatus
-from partners.models import ConventionMembership
+from partners.models import Convention, ConventionMembership
 
 from .enums import Classification, ReferralStatus
 from .models import (
@@ -43,6 +44,8 @@ ACCEPTED_STATUSES = (ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED)
 # that ending a convention does not rewrite the history it covered.
 COUNTED_CONVENTION_STATUSES = (ConventionStatus.ACTIVE, ConventionStatus.ENDED)
 UPSERT_BATCH = 500
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -352,3 +355,29 @@ def _rebuild_month(month, calendar, network_ids):
             _add(found[key], measures)
     counts_add(found)
     return read
+
+
+# --- When a network's membership changes ---------------------------------------------------------
+
+
+def network_history_changed(sender, instance, **kwargs):
+    """A convention or a membership was saved or deleted: which referrals its network counts may have
+    changed (a date moved, a convention ended or was cancelled), so its counts are rebuilt by the task
+    queue once the change is committed. Connected in ``ReferralsConfig.ready``."""
+    network_id = getattr(instance, "network_id", None)
+    if network_id is None:
+        network_id = (
+            Convention.objects.filter(pk=instance.convention_id).values_list("network_id", flat=True).first()
+        )
+    if network_id is not None:
+        transaction.on_commit(lambda: _enqueue_rebuild(network_id))
+
+
+def _enqueue_rebuild(network_id):
+    from .tasks import rebuild_network_counts  # the task module imports this one
+
+    try:
+        rebuild_network_counts.enqueue(network_id)
+    except Exception:
+        # Never fail the coordinator's change: ``manage.py rebuild_insight_counts`` catches up.
+        logger.exception("could not enqueue the insight counts of network %s", network_id)

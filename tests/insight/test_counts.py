@@ -232,3 +232,14 @@ def test_rebuild_of_one_network_leaves_the_others(world):
     assert set(
         InsightFlowCount.objects.filter(network=world["other"]).values_list("referrals", flat=True)
     ) == {99}
+
+
+def test_moving_a_membership_date_rebuilds_its_network_counts(world, django_capture_on_commit_callbacks):
+    late = world["referrals"][-1]  # sent today by L, who joins tomorrow: not counted yet
+    membership = late.case.service.memberships.get()
+    rows = InsightFlowCount.objects.filter(network=world["network"], department="*", category=0)
+    assert sum(rows.values_list("referrals", flat=True)) == 8
+    with django_capture_on_commit_callbacks(execute=True):
+        membership.joined_on = timezone.localdate() - datetime.timedelta(days=30)
+        membership.save()
+    assert sum(rows.values_list("referrals", flat=True)) == 9
