@@ -316,3 +316,17 @@ def test_freshness_page_lists_the_open_error_reports_of_members(network_data, cl
         ["Partenaire P2", network_data.p2.organisation.name, "Horaires d'ouverture"]
     ]
     assert table["rows"][0][0]["url"] == reverse("admin:partners_errorreport_change", args=[report.pk])
+
+
+def test_index_masks_shares_of_fewer_than_5_referrals(network_data, client_for):
+    coordinator = CoordinatorFactory(networks=[network_data.other_network])  # its one referral, by S2
+    response = client_for(coordinator).get(reverse("insight:index", args=[network_data.other_network.pk]))
+    assert response.context["figures"]["total"] == 1
+    assert [response.context[key] for key in ("off_rate", "answered_fast_rate", "hhi")] == ["masqué"] * 3
+
+
+def test_gaps_chart_leaves_out_masked_totals(network_data, client_for):
+    chart = client_for(network_data.coordinator).get(
+        reverse("insight:chart", args=[network_data.network.pk, "manques"])
+    )
+    assert "Logement" not in chart.content.decode()  # its only cell, 1 no-partner referral, reads "< 5"
