@@ -11,12 +11,10 @@ counts.
 """
 
 import datetime
-import logging
 from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -44,8 +42,6 @@ ACCEPTED_STATUSES = (ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED)
 # that ending a convention does not rewrite the history it covered.
 COUNTED_CONVENTION_STATUSES = (ConventionStatus.ACTIVE, ConventionStatus.ENDED)
 UPSERT_BATCH = 500
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -297,16 +293,28 @@ def _month_bounds(month):
 
 def _rebuild_month(month, calendar, network_ids):
     start, end = _month_bounds(month)
-    in_month = Q(sent_at__gte=start, sent_at__lt=end)
-    categories = defaultdict(set)
-    needs = InsightReferralNeed.objects.filter(
-        referral__in=InsightReferral.objects.filter(in_month).values("pk")
-    ).annotate(category=Coalesce("domain__parent_id", "domain_id"))
-    for referral_id, category in needs.values_list("referral_id", "category").iterator(chunk_size=20000):
-        categories[referral_id].add(category)
     found = defaultdict(lambda: defaultdict(int))
     read = 0
-    rows = InsightReferral.objects.filter(in_month).values_list(
+    for facts in referral_facts(InsightReferral.objects.filter(sent_at__gte=start, sent_at__lt=end)):
+        read += 1
+        networks = calendar.networks_on(facts.sender_service_id, facts.sent_on)
+        if network_ids is not None:
+            networks = [n for n in networks if n in network_ids]
+        for key, measures in contributions(facts, networks).items():
+            _add(found[key], measures)
+    counts_add(found)
+    return read
+
+
+def referral_facts(referrals):
+    """ReferralFacts of some ``InsightReferral`` rows, read in chunks (two queries)."""
+    categories = defaultdict(set)
+    needs = InsightReferralNeed.objects.filter(referral__in=referrals.values("pk")).annotate(
+        category=Coalesce("domain__parent_id", "domain_id")
+    )
+    for referral_id, category in needs.values_list("referral_id", "category").iterator(chunk_size=20000):
+        categories[referral_id].add(category)
+    rows = referrals.values_list(
         "pk",
         "sender_service_id",
         "target_service_id",
@@ -330,15 +338,9 @@ def _rebuild_month(month, calendar, network_ids):
         reason,
         status,
         refusal,
-        answered_at,
+        answered,
     ) in rows.iterator(chunk_size=20000):
-        read += 1
-        networks = calendar.networks_on(sender, timezone.localdate(sent_at))
-        if network_ids is not None:
-            networks = [n for n in networks if n in network_ids]
-        if not networks:
-            continue
-        facts = ReferralFacts(
+        yield ReferralFacts(
             sender_service_id=sender,
             target_service_id=target,
             sent_at=sent_at,
@@ -349,35 +351,53 @@ def _rebuild_month(month, calendar, network_ids):
             off_convention_reason=reason,
             status=status,
             refusal_reason=refusal,
-            answered_at=answered_at,
+            answered_at=answered,
         )
-        for key, measures in contributions(facts, networks).items():
-            _add(found[key], measures)
-    counts_add(found)
-    return read
 
 
-# --- When a network's membership changes ---------------------------------------------------------
+# --- When a sender's memberships change ----------------------------------------------------------
 
 
-def network_history_changed(sender, instance, **kwargs):
-    """A convention or a membership was saved or deleted: which referrals its network counts may have
-    changed (a date moved, a convention ended or was cancelled), so its counts are rebuilt by the task
-    queue once the change is committed. Connected in ``ReferralsConfig.ready``."""
-    network_id = getattr(instance, "network_id", None)
-    if network_id is None:
-        network_id = (
-            Convention.objects.filter(pk=instance.convention_id).values_list("network_id", flat=True).first()
+def senders_recount(sender_ids, before):
+    """Move the referrals of these senders between networks after their memberships (or their
+    conventions' dates or status) changed: each referral whose networks differ now from ``before``
+    (a NetworkCalendar read before the change) leaves the networks it no longer counts for and joins
+    the new ones. Costs the senders' referrals, not the network's; in the caller's transaction."""
+    after = NetworkCalendar(sender_ids)
+    delta = defaultdict(lambda: defaultdict(int))
+    for facts in referral_facts(InsightReferral.objects.filter(sender_service_id__in=sender_ids)):
+        old = set(before.networks_on(facts.sender_service_id, facts.sent_on))
+        new = set(after.networks_on(facts.sender_service_id, facts.sent_on))
+        if old == new:
+            continue
+        for key, measures in contributions(facts, sorted(new - old)).items():
+            _add(delta[key], measures)
+        for key, measures in contributions(facts, sorted(old - new)).items():
+            _add(delta[key], measures, sign=-1)
+    counts_add(delta)
+
+
+def _affected_senders(instance):
+    """The services whose network days a convention or a membership decides, as saved in the database."""
+    if isinstance(instance, Convention):
+        return list(
+            ConventionMembership.objects.filter(convention=instance).values_list("service_id", flat=True)
         )
-    if network_id is not None:
-        transaction.on_commit(lambda: _enqueue_rebuild(network_id))
+    saved = ConventionMembership.objects.filter(pk=instance.pk).values_list("service_id", flat=True).first()
+    return sorted({instance.service_id, saved} - {None})
 
 
-def _enqueue_rebuild(network_id):
-    from .tasks import rebuild_network_counts  # the task module imports this one
+def network_days_before_change(sender, instance, **kwargs):
+    """pre_save / pre_delete of a convention or a membership: remember its senders' network days."""
+    if instance.pk:
+        senders = _affected_senders(instance)
+    else:  # a new convention has no members yet
+        senders = [instance.service_id] if isinstance(instance, ConventionMembership) else []
+    instance._insight_before = (senders, NetworkCalendar(senders))
 
-    try:
-        rebuild_network_counts.enqueue(network_id)
-    except Exception:
-        # Never fail the coordinator's change: ``manage.py rebuild_insight_counts`` catches up.
-        logger.exception("could not enqueue the insight counts of network %s", network_id)
+
+def network_days_changed(sender, instance, **kwargs):
+    """post_save / post_delete: recount the referrals of the senders whose network days changed."""
+    senders, before = getattr(instance, "_insight_before", (None, None))
+    if senders:
+        senders_recount(senders, before)

@@ -234,12 +234,27 @@ def test_rebuild_of_one_network_leaves_the_others(world):
     ) == {99}
 
 
-def test_moving_a_membership_date_rebuilds_its_network_counts(world, django_capture_on_commit_callbacks):
+def test_moving_a_membership_date_recounts_its_senders_referrals(world):
     late = world["referrals"][-1]  # sent today by L, who joins tomorrow: not counted yet
     membership = late.case.service.memberships.get()
     rows = InsightFlowCount.objects.filter(network=world["network"], department="*", category=0)
     assert sum(rows.values_list("referrals", flat=True)) == 8
-    with django_capture_on_commit_callbacks(execute=True):
-        membership.joined_on = timezone.localdate() - datetime.timedelta(days=30)
-        membership.save()
+    membership.joined_on = timezone.localdate() - datetime.timedelta(days=30)
+    membership.save()
     assert sum(rows.values_list("referrals", flat=True)) == 9
+    recounted = snapshot()
+    counts_rebuild()
+    assert snapshot() == recounted
+    membership.delete()
+    assert sum(rows.values_list("referrals", flat=True)) == 8
+
+
+def test_ending_a_convention_early_recounts_its_members_referrals(world):
+    convention = world["partner"].memberships.get().convention
+    convention.valid_from = timezone.localdate() + datetime.timedelta(days=1)  # not in force on the day sent
+    convention.save()
+    rows = InsightFlowCount.objects.filter(network=world["network"], department="*", category=0)
+    assert sum(rows.values_list("referrals", flat=True)) == 0
+    recounted = snapshot()
+    counts_rebuild()
+    assert snapshot() == recounted
