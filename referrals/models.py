@@ -657,12 +657,13 @@ _GAP_KEY = (*_LEVEL, "month", "commune")
 
 
 # Services and catégories may be deleted after the fact: the counts stay, the join drops them.
-_COUNTED = {"on_delete": models.DO_NOTHING, "db_constraint": False, "related_name": "+"}
+# Their keys' indexes lead with the network: no index of their own.
+_COUNTED = {"on_delete": models.DO_NOTHING, "db_constraint": False, "db_index": False, "related_name": "+"}
 
 
 class InsightCount(models.Model):
     network = models.ForeignKey(
-        "partners.Network", verbose_name="réseau", on_delete=models.CASCADE, related_name="+"
+        "partners.Network", verbose_name="réseau", on_delete=models.CASCADE, db_index=False, related_name="+"
     )
     month = models.DateField("mois d'envoi")
     department = models.CharField("département", max_length=3)
@@ -695,7 +696,8 @@ class InsightFlowCount(InsightCount):
         constraints = [models.UniqueConstraint(fields=_FLOW_KEY, name="insight_flow_count_key")]
         indexes = [
             models.Index(
-                fields=["network", "department", "category", "target_service", "month"],
+                # One receiving service's rows at every level: its needs (a-inviter), its figures (reactivite).
+                fields=["network", "target_service", "department", "category", "month"],
                 name="insight_flow_target_idx",
             )
         ]
