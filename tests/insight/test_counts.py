@@ -2,6 +2,7 @@
 computation over the referrals (``network_referrals``), and untouched by the purge."""
 
 import datetime
+import io
 import statistics
 
 import pytest
@@ -258,3 +259,12 @@ def test_ending_a_convention_early_recounts_its_members_referrals(world):
     recounted = snapshot()
     counts_rebuild()
     assert snapshot() == recounted
+
+
+def test_rebuild_command_refuses_an_unknown_network(world):
+    errors, out = io.StringIO(), io.StringIO()
+    call_command("rebuild_insight_counts", "--reseau", "999999", stdout=out, stderr=errors)
+    assert "Réseau inconnu : 999999." in errors.getvalue()
+    assert out.getvalue() == ""
+    call_command("rebuild_insight_counts", "--reseau", str(world["network"].pk), stdout=out)
+    assert "orientation(s) comptée(s) à nouveau" in out.getvalue()
