@@ -167,6 +167,7 @@ def counts_add(found, sign=1):
         if any(measures.values()):
             by_model[model].append((key, measures))
     for model, rows in by_model.items():
+        rows.sort(key=lambda row: row[0])  # rows locked in one order by every writer: no deadlock
         for start in range(0, len(rows), UPSERT_BATCH):
             _upsert(model, rows[start : start + UPSERT_BATCH], sign)
 
