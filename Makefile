@@ -51,9 +51,13 @@ test-browser: setup
 # Search at national scale (150 000 services) on PostgreSQL: builds the bench database once (~6 min),
 # then times /recherche/ and routing (~5 min); then SQLite, the embedded default, at one département's
 # size (10 000 services in .cache/, built once in ~30 s, timed in ~1 min). Results in
-# scripts/bench_results.md. BENCH_ARGS=--rebuild to rebuild both. Last, relevance on real-world
-# services (precision of the first 10 results, both databases, ~1.5 min; scripts/bench_relevance.py).
+# scripts/bench_results.md. Then relevance on real-world services (precision of the first 10 results,
+# both databases, ~1.5 min; scripts/bench_relevance.py), then insight (below).
+# BENCH_ARGS=--rebuild to rebuild the bench databases.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/reseau_bench
+# Insight: one network with 1 000 000 referrals in its own database (built once in a few minutes, then
+# reused), each insight page timed (~2 min); its section goes last in scripts/bench_results.md.
+INSIGHT_BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/insight_bench
 # The bench times production settings (DEBUG off, set by the script): they need a site URL.
 BENCH_SITE_URL ?= http://127.0.0.1:8000
 bench: $(VENV)/.installed
@@ -65,6 +69,8 @@ bench: $(VENV)/.installed
 	  $(PY) scripts/bench_search.py $(BENCH_ARGS)
 	DJANGO_DEBUG=false DJANGO_SITE_URL=$(BENCH_SITE_URL) $(PY) scripts/bench_search.py --sqlite $(BENCH_ARGS)
 	$(PY) scripts/bench_relevance.py
+	DATABASE_URL=$(INSIGHT_BENCH_DATABASE_URL) DJANGO_DEBUG=false DJANGO_SITE_URL=$(BENCH_SITE_URL) \
+	  $(PY) scripts/bench_insight.py $(BENCH_ARGS)
 
 quality: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -2586,11 +2586,13 @@ def load_demo(*, seed=2026, today=None) -> DemoResult:
             _create_networks(builder, today=today, refs=refs)
             # Insight: twelve months of referrals sent by the members of the two networks in force.
             from referrals.demo_history import generate_referral_history
+            from referrals.insight_counts import counts_rebuild
 
             for offset, name in enumerate((PRECARITY_NETWORK, MENTAL_HEALTH_NETWORK)):
                 history_rng = random.Random(seed + 10 + offset)
                 network = Network.objects.get(name=name)
                 generate_referral_history(rng=history_rng, network=network, today=today)
+            counts_rebuild()  # written in bulk, without transitions: insight's counts from scratch
         accounts_fake = Faker("fr_FR")
         accounts_fake.seed_instance(seed + 1)
         accounts = _upsert_accounts(fake=accounts_fake)

@@ -4,7 +4,8 @@
 when it creates the directory. From one ``random.Random`` it writes, in bulk (a few dozen queries):
 cases of the network's member services, their referrals (in convention, off convention with a reason,
 no partner), the answers (accepted, completed, refused with a reason, expired, still pending) with
-their events, and the needs routing found no service for.
+their events, and the needs routing found no service for. Written without transitions, so the caller
+rebuilds insight's counts afterwards (``referrals.insight_counts.counts_rebuild``).
 """
 
 import datetime

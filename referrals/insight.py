@@ -1,12 +1,14 @@
 """Insight for coordinators: a network's figures, from aggregate queries only.
 
 A network's referrals are those sent by services that were members of one of its conventions in
-force on the day they were sent (``network_referrals``). "In force" here is the dates of a
-convention that was in force (status active, or ended since): ending a convention later does not
-rewrite the history it covered. Every figure is a ``GROUP BY`` query over ``InsightReferral`` (live
-and archived referrals, so figures survive ``purge_cases``); Python only folds the grouped rows
-(medians from a histogram of answer days, shares, the Herfindahl–Hirschman index), never loops over
-referrals. Each page costs a fixed number of queries, whatever the number of referrals.
+force on the day they were sent (``network_referrals``, the direct computation over
+``InsightReferral``, live and archived referrals). "In force" here is the dates of a convention that
+was in force (status active, or ended since): ending a convention later does not rewrite the history
+it covered. The pages read pre-aggregated monthly counts per network (``referrals.insight_counts``,
+written with each transition, kept by ``purge_cases``): every figure is a ``GROUP BY`` over a few
+thousand count rows; Python only folds the grouped rows (medians from a histogram of answer days,
+shares, the Herfindahl–Hirschman index), never loops over referrals. Each page costs a fixed number
+of queries, whatever the number of referrals.
 """
 
 import datetime
@@ -15,24 +17,34 @@ import hmac
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import BooleanField, Case, Count, Exists, F, OuterRef, Q, Value, When
-from django.db.models.functions import Coalesce, TruncDate, TruncMonth, TruncQuarter
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models.functions import Coalesce, TruncDate, TruncQuarter
 from django.utils import timezone
 
-from partners.enums import ConventionStatus
-from partners.models import Convention, ConventionMembership, Domain, Service
+from partners.models import Convention, ConventionMembership, Domain, ErrorReport, Service
 
-from .enums import Classification, OffConventionReason, ReferralStatus, RefusalReason
-from .models import ArchivedReferral, InsightReferral, InsightReferralNeed, UncoveredNeed
+from .enums import Classification, OffConventionReason, RefusalReason
+from .insight_counts import COUNTED_CONVENTION_STATUSES
+from .models import (
+    ALL_CATEGORIES,
+    ALL_DEPARTMENTS,
+    ArchivedReferral,
+    InsightAnswerCount,
+    InsightClassificationCount,
+    InsightFlowCount,
+    InsightGapCount,
+    InsightReferral,
+    InsightReferralNeed,
+    InsightSenderCount,
+    UncoveredNeed,
+)
 
-ANSWER_DAYS_TARGET = 10
 MASK_BELOW = 5
 MASKED = "< 5"
+WITHHELD = "masqué"  # a figure that would reveal a masked count, or a rate on fewer than 5 referrals
 CAPACITY_OLD_MONTHS = 3
 CONVENTION_ENDING_DAYS = 90
 TOP_OUTSIDE_SERVICES = 20
-# Conventions whose dates count: active ones, and ended ones (they were in force on their dates).
-_COUNTED_CONVENTION_STATUSES = [ConventionStatus.ACTIVE, ConventionStatus.ENDED]
 
 
 def masked(count):
@@ -87,7 +99,7 @@ def _members_on_sent_day(network, service_field):
         ConventionMembership.objects.filter(
             service=OuterRef(service_field),
             convention__network=network,
-            convention__status__in=_COUNTED_CONVENTION_STATUSES,
+            convention__status__in=COUNTED_CONVENTION_STATUSES,
             convention__valid_from__lte=day,
             joined_on__lte=day,
         )
@@ -116,14 +128,6 @@ def network_referrals(network, filters: Filters):
         )
         referrals = referrals.filter(Exists(needs))
     return referrals
-
-
-def _answered_within(days=ANSWER_DAYS_TARGET):
-    return Q(answered_at__isnull=False, answered_at__lte=F("sent_at") + datetime.timedelta(days=days))
-
-
-def _answered_fast_flag():
-    return Case(When(_answered_within(), then=Value(True)), default=Value(False), output_field=BooleanField())
 
 
 def rate(part, whole):
@@ -159,20 +163,31 @@ def concentration(counts):
     }
 
 
-# --- Pages ----------------------------------------------------------------------------------------
+# --- Pages: each reads the pre-aggregated counts (referrals.insight_counts) -----------------------
+
+
+def counts(model, network, filters: Filters):
+    """A count table's rows of this network for the filters: the level of the département and need
+    catégorie filtered on (or every département, every need), within the period."""
+    return model.objects.filter(
+        network=network,
+        department=filters.department or ALL_DEPARTMENTS,
+        category=filters.category.pk if filters.category is not None else ALL_CATEGORIES,
+        month__gte=filters.period.first,
+        month__lte=filters.period.last,
+    )
 
 
 def headline(network, today=None):
     """The index: the last 12 months' referrals, off-convention rate, answered within 10 days, HHI.
 
-    One grouped query (by receiving organisation, classification, answered within 10 days).
+    One grouped query (by receiving organisation and classification).
     """
     filters = Filters(Period.last_months(12, today))
     grouped = (
-        network_referrals(network, filters)
-        .annotate(fast=_answered_fast_flag())
-        .values("target_service__organisation", "classification", "fast")
-        .annotate(n=Count("id"))
+        counts(InsightFlowCount, network, filters)
+        .values("target_service__organisation", "classification")
+        .annotate(n=Sum("referrals"), fast=Sum("answered_fast"))
         .order_by()
     )
     total = off = fast = 0
@@ -180,12 +195,14 @@ def headline(network, today=None):
     for row in grouped:
         total += row["n"]
         off += row["n"] if row["classification"] == Classification.OFF_CONVENTION else 0
-        fast += row["n"] if row["fast"] else 0
+        fast += row["fast"]
         organisation = row["target_service__organisation"]
         by_organisation[organisation] = by_organisation.get(organisation, 0) + row["n"]
     return {
         "period": filters.period,
         "total": total,
+        "off": off,
+        "answered_fast": fast,
         "off_rate": rate(off, total),
         "answered_fast_rate": rate(fast, total),
         "hhi": concentration(list(by_organisation.values()))["hhi"],
@@ -195,29 +212,28 @@ def headline(network, today=None):
 def off_convention(network, filters: Filters):
     """Per month: referrals by classification; and the off-convention reasons, ranked (one query)."""
     grouped = (
-        network_referrals(network, filters)
-        .annotate(month=TruncMonth("sent_at"))
+        counts(InsightClassificationCount, network, filters)
         .values("month", "classification", "off_convention_reason")
-        .annotate(n=Count("id"))
+        .annotate(n=Sum("referrals"))
         .order_by()
     )
-    counts, reasons = {}, {}
+    by_month, reasons = {}, {}
     for row in grouped:
-        month = row["month"].date() if isinstance(row["month"], datetime.datetime) else row["month"]
-        key = (month, row["classification"])
-        counts[key] = counts.get(key, 0) + row["n"]
+        key = (row["month"], row["classification"])
+        by_month[key] = by_month.get(key, 0) + row["n"]
         if row["classification"] == Classification.OFF_CONVENTION:
             reason = row["off_convention_reason"]
             reasons[reason] = reasons.get(reason, 0) + row["n"]
     months = []
     for month in filters.period.months():
-        values = {c: counts.get((month, c), 0) for c in Classification.values}
+        values = {c: by_month.get((month, c), 0) for c in Classification.values}
         total = sum(values.values())
         months.append(
             {
                 "month": month,
                 "total": total,
                 "counts": [values[c] for c in Classification.values],
+                "off": values[Classification.OFF_CONVENTION],
                 "off_rate": rate(values[Classification.OFF_CONVENTION], total),
             }
         )
@@ -226,41 +242,59 @@ def off_convention(network, filters: Filters):
     return {
         "classifications": Classification.choices,
         "months": months,
-        "reasons": [{"reason": labels.get(reason, reason), "count": count} for reason, count in ranked],
+        "reasons": [
+            {"reason": labels.get(reason, reason), "count": count} for reason, count in ranked if count
+        ],
     }
 
 
 def outside_services(network, filters: Filters, limit=TOP_OUTSIDE_SERVICES):
-    """The services outside the conventions the network's workers use most (candidates to invite)."""
-    referrals = network_referrals(network, filters).exclude(classification=Classification.IN_CONVENTION)
-    accepted = [ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED]
+    """The services outside the conventions the network's workers use most (candidates to invite).
+
+    Their needs are the catégories of those referrals (with a need filter: that catégorie).
+    """
+    outside = counts(InsightFlowCount, network, filters).exclude(classification=Classification.IN_CONVENTION)
     rows = list(
-        referrals.values("target_service")
-        .annotate(
-            n=Count("id"),
-            senders=Count("sender_service", distinct=True),
-            answered=Count("id", filter=Q(answered_at__isnull=False)),
-            accepted=Count("id", filter=Q(status__in=accepted)),
-        )
+        outside.values("target_service")
+        .annotate(n=Sum("referrals"), answered=Sum("answered"), accepted=Sum("accepted"))
+        .filter(n__gt=0)
         .order_by("-n", "target_service")[:limit]
     )
     ids = [row["target_service"] for row in rows]
     services = Service.objects.filter(pk__in=ids).select_related("organisation").in_bulk()
-    needs = {}
-    need_rows = (
-        InsightReferralNeed.objects.filter(referral__in=referrals.filter(target_service__in=ids).values("pk"))
-        .annotate(category=Coalesce("domain__parent__label", "domain__label"))
-        .values("referral__target_service", "category")
-        .distinct()
-        .order_by("category")
+    senders = dict(
+        counts(InsightSenderCount, network, filters)
+        .filter(target_service__in=ids, referrals__gt=0)
+        .values("target_service")
+        .annotate(senders=Count("sender_service", distinct=True))
+        .values_list("target_service", "senders")
+        .order_by()
     )
-    for row in need_rows:
-        needs.setdefault(row["referral__target_service"], []).append(row["category"])
+    by_need = InsightFlowCount.objects.filter(
+        network=network,
+        department=filters.department or ALL_DEPARTMENTS,
+        month__gte=filters.period.first,
+        month__lte=filters.period.last,
+        target_service__in=ids,
+        referrals__gt=0,
+    ).exclude(classification=Classification.IN_CONVENTION)
+    by_need = (
+        by_need.filter(category=filters.category)
+        if filters.category is not None
+        else by_need.exclude(category=ALL_CATEGORIES)
+    )
+    needs = {}
+    for target, label in (
+        by_need.values_list("target_service", "category__label").distinct().order_by("category__label")
+    ):
+        needs.setdefault(target, []).append(label)
     return [
         {
             "service": services.get(row["target_service"]),
             "count": row["n"],
-            "senders": row["senders"],
+            "senders": senders.get(row["target_service"], 0),
+            "answered": row["answered"],
+            "accepted": row["accepted"],
             "acceptance_rate": rate(row["accepted"], row["answered"]),
             "needs": needs.get(row["target_service"], []),
         }
@@ -281,14 +315,8 @@ def gaps(network, filters: Filters):
     """
     by_commune = bool(filters.department)
     place = "commune__name" if by_commune else "department"
-    uncovered_place = "commune__name" if by_commune else "commune__department"
-    referrals = network_referrals(network, filters).filter(classification=Classification.NO_PARTNER)
-    referral_rows = (
-        InsightReferralNeed.objects.filter(referral__in=referrals.values("pk"))
-        .annotate(category=Coalesce("domain__parent__label", "domain__label"), place=F(f"referral__{place}"))
-        .values("category", "place")
-        .annotate(n=Count("referral", distinct=True))
-        .order_by()
+    referrals = InsightGapCount.objects.filter(
+        network=network, month__gte=filters.period.first, month__lte=filters.period.last
     )
     uncovered = (
         UncoveredNeed.objects.filter(
@@ -296,21 +324,36 @@ def gaps(network, filters: Filters):
         )
         .annotate(sent_on=F("day"))
         .filter(Exists(_members_on_sent_day(network, "sender_service")))
-        .annotate(category=Coalesce("need__parent__label", "need__label"), place=F(uncovered_place))
     )
     if filters.department:
+        referrals = referrals.filter(department=filters.department)
         uncovered = uncovered.filter(commune__department=filters.department)
     if filters.category is not None:
+        referrals = referrals.filter(category=filters.category)
         uncovered = uncovered.filter(category_filter(filters.category, field="need"))
-    uncovered_rows = uncovered.values("category", "place").annotate(n=Count("id")).order_by()
+    referral_rows = (
+        referrals.values("category__label", place)
+        .annotate(n=Sum("referrals"))
+        .values_list("category__label", place, "n")
+        .order_by()
+    )
+    uncovered_place = "commune__name" if by_commune else "commune__department"
+    uncovered_rows = (
+        uncovered.annotate(category=Coalesce("need__parent__label", "need__label"), place=F(uncovered_place))
+        .values("category", "place")
+        .annotate(n=Count("id"))
+        .values_list("category", "place", "n")
+        .order_by()
+    )
     cells = {}
-    for row in referral_rows:
-        cells.setdefault((row["category"], row["place"] or ""), [0, 0])[0] += row["n"]
-    for row in uncovered_rows:
-        cells.setdefault((row["category"], row["place"] or ""), [0, 0])[1] += row["n"]
+    for need, place_name, n in referral_rows:
+        cells.setdefault((need, place_name or ""), [0, 0])[0] += n
+    for need, place_name, n in uncovered_rows:
+        cells.setdefault((need, place_name or ""), [0, 0])[1] += n
     rows = [
         {"need": need, "place": place_name, "no_partner": no_partner, "no_service": no_service}
         for (need, place_name), (no_partner, no_service) in cells.items()
+        if no_partner or no_service
     ]
     rows.sort(key=lambda row: (-(row["no_partner"] + row["no_service"]), row["need"], row["place"]))
     for row in rows:
@@ -333,66 +376,75 @@ def responsiveness(network, filters: Filters, today=None):
     """Per member service: received, median days to answer, answered within 10 days, refusals and their
     reasons, expiries; members that received nothing in 12 months are dormant.
 
-    One grouped query gives every figure (by service, answer days, status, refusal reason and whether
-    the answer came within 10 days); a second one finds the dormant members when the filters are not
-    the last 12 months as a whole.
+    Two grouped queries give every figure (per service: the outcome counts; per service, answer days
+    and refusal reason: the medians and reasons); a third one finds the dormant members when the
+    filters are not the last 12 months as a whole.
     """
     default_filters = Filters(Period.last_months(12, today))
     members = network_members(network, today)
     member_rows = list(members.select_related("organisation").order_by("name", "pk"))
-    received = network_referrals(network, filters).filter(target_service__in=members.values("pk"))
-    grouped = (
-        received.annotate(fast=_answered_fast_flag())
-        .values("target_service", "answer_days", "status", "refusal_reason", "fast")
-        .annotate(n=Count("id"))
+    member_ids = [service.pk for service in member_rows]
+    figures = {
+        row["target_service"]: row
+        for row in counts(InsightFlowCount, network, filters)
+        .filter(target_service__in=member_ids)
+        .values("target_service")
+        .annotate(
+            n=Sum("referrals"),
+            answered=Sum("answered"),
+            fast=Sum("answered_fast"),
+            refused=Sum("refused"),
+            expired=Sum("expired"),
+        )
+        .order_by()
+    }
+    days, reasons, all_reasons = {}, {}, {}
+    answers = (
+        counts(InsightAnswerCount, network, filters)
+        .filter(target_service__in=member_ids)
+        .values("target_service", "answer_days", "refusal_reason")
+        .annotate(n=Sum("referrals"))
+        .values_list("target_service", "answer_days", "refusal_reason", "n")
         .order_by()
     )
-    figures, all_reasons = {}, {}
-    for row in grouped:
-        figure = figures.setdefault(
-            row["target_service"],
-            {"n": 0, "answered": 0, "fast": 0, "refused": 0, "expired": 0, "days": {}, "reasons": {}},
-        )
-        count = row["n"]
-        figure["n"] += count
-        if row["answer_days"] is not None:
-            figure["answered"] += count
-            figure["days"][row["answer_days"]] = figure["days"].get(row["answer_days"], 0) + count
-        if row["fast"]:
-            figure["fast"] += count
-        if row["status"] == ReferralStatus.EXPIRED:
-            figure["expired"] += count
-        if row["status"] == ReferralStatus.REFUSED:
-            figure["refused"] += count
-            reason = row["refusal_reason"]
-            figure["reasons"][reason] = figure["reasons"].get(reason, 0) + count
-            all_reasons[reason] = all_reasons.get(reason, 0) + count
+    for target, answer_days, refusal_reason, n in answers:
+        histogram = days.setdefault(target, {})
+        histogram[answer_days] = histogram.get(answer_days, 0) + n
+        if refusal_reason and n:
+            service_reasons = reasons.setdefault(target, {})
+            service_reasons[refusal_reason] = service_reasons.get(refusal_reason, 0) + n
+            all_reasons[refusal_reason] = all_reasons.get(refusal_reason, 0) + n
     if filters == default_filters:
-        active_ids = set(figures)
+        active_ids = {target for target, row in figures.items() if row["n"]}
     else:  # dormant: nothing received in the last 12 months, whatever the filters
         active_ids = set(
-            network_referrals(network, default_filters)
-            .filter(target_service__in=members.values("pk"))
+            counts(InsightFlowCount, network, default_filters)
+            .filter(target_service__in=member_ids, referrals__gt=0)
             .values_list("target_service", flat=True)
             .distinct()
             .order_by()
         )
     labels = dict(RefusalReason.choices)
 
-    def ranked(reasons):
-        return sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+    def ranked(found):
+        return sorted(found.items(), key=lambda item: (-item[1], item[0]))
 
+    empty = {"n": 0, "answered": 0, "fast": 0, "refused": 0, "expired": 0}
     rows = []
     for service in member_rows:
-        figure = figures.get(service.pk, {"n": 0, "answered": 0, "fast": 0, "refused": 0, "expired": 0})
+        figure = figures.get(service.pk, empty)
+        histogram = {d: n for d, n in days.get(service.pk, {}).items() if n}
         rows.append(
             {
                 "service": service,
                 "count": figure["n"],
-                "median_days": median_from_histogram(figure.get("days", {})),
+                "answered": figure["answered"],
+                "median_days": median_from_histogram(histogram),
+                "answered_fast": figure["fast"],
                 "answered_fast_rate": rate(figure["fast"], figure["n"]),
+                "refused": figure["refused"],
                 "refusal_rate": rate(figure["refused"], figure["answered"]),
-                "refusal_reasons": [labels.get(r, r) for r, _ in ranked(figure.get("reasons", {}))],
+                "refusal_reasons": [labels.get(r, r) for r, _ in ranked(reasons.get(service.pk, {}))],
                 "expired": figure["expired"],
                 "dormant": service.pk not in active_ids,
             }
@@ -407,28 +459,30 @@ def responsiveness(network, filters: Filters, today=None):
 def concentration_by_quarter(network, filters: Filters):
     """Per quarter: top-3 share and HHI of the referrals by receiving organisation."""
     grouped = (
-        network_referrals(network, filters)
-        .annotate(quarter=TruncQuarter("sent_at"))
+        counts(InsightFlowCount, network, filters)
+        .annotate(quarter=TruncQuarter("month"))
         .values("quarter", "target_service__organisation")
-        .annotate(n=Count("id"))
+        .annotate(n=Sum("referrals"))
+        .values_list("quarter", "n")
         .order_by()
     )
     per_quarter = {}
-    for row in grouped:
-        quarter = row["quarter"].date() if isinstance(row["quarter"], datetime.datetime) else row["quarter"]
-        per_quarter.setdefault(quarter, []).append(row["n"])
+    for quarter, n in grouped:
+        if n:
+            per_quarter.setdefault(quarter, []).append(n)
     return [
         {
             "quarter": quarter,
             "label": f"T{(quarter.month - 1) // 3 + 1} {quarter.year}",
-            **concentration(counts),
+            **concentration(counts_of_quarter),
         }
-        for quarter, counts in sorted(per_quarter.items())
+        for quarter, counts_of_quarter in sorted(per_quarter.items())
     ]
 
 
 def freshness(network, today=None):
-    """The network's stale services, capacities older than 3 months, conventions ending within 90 days."""
+    """The network's stale services, capacities older than 3 months, conventions ending within 90 days,
+    and the open error reports on its services."""
     today = today or timezone.localdate()
     members = network_members(network, today).select_related("organisation").order_by("name", "pk")
     # Same rule as Service.is_stale: verified STALE_AFTER_MONTHS whole months ago or more, or never.
@@ -441,6 +495,12 @@ def freshness(network, today=None):
             Convention.objects.active_on(today)
             .filter(network=network, valid_until__lte=today + datetime.timedelta(days=CONVENTION_ENDING_DAYS))
             .order_by("valid_until", "pk")
+        ),
+        "error_reports": list(
+            ErrorReport.objects.open()
+            .filter(service__in=network_members(network, today).values("pk"))
+            .select_related("service__organisation")
+            .order_by("-created_at", "-pk")
         ),
     }
 

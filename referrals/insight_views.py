@@ -33,11 +33,20 @@ def _number(value, digits=1):
     return text[: -digits - 1] if text.endswith("," + "0" * digits) else text
 
 
-def cell(text, *, count=None, url="", links=(), heat=None, export=True):
-    """A table cell: ``count`` cells are masked under 5 in exports (and on pages that mask)."""
+def cell(text, *, count=None, rate=None, over=None, url="", links=(), heat=None, export=True):
+    """A table cell.
+
+    ``count`` cells read "< 5" from 1 to 4 in exports and on pages that mask (the gaps page).
+    ``rate=(numerator, denominator)`` marks a figure computed on counts (a share, a median: numerator
+    None): it reads "masqué" when computed on fewer than 5 referrals, everywhere; where counts are
+    masked, also when its numerator is masked or ``over`` (the column of its denominator in the row)
+    is a total masked to protect a small cell.
+    """
     return {
         "text": text if count is None else count,
         "count": count,
+        "rate": rate,
+        "over": over,
         "url": url,
         "links": list(links),
         "heat": heat,
@@ -45,26 +54,53 @@ def cell(text, *, count=None, url="", links=(), heat=None, export=True):
     }
 
 
+def _small(count):
+    return count is not None and 0 < count < insight.MASK_BELOW
+
+
 @dataclass
 class Table:
+    """A page's table. ``totals`` maps a total column to the count columns it adds up: where counts are
+    masked, a total whose row has a masked count is masked too ("masqué"), or the small count would
+    be the total minus the others (secondary suppression)."""
+
     slug: str
     caption: str
     headers: list
     rows: list = field(default_factory=list)
     mask: bool = False  # mask counts under 5 on the page too (the gaps page)
     empty: str = "Aucune donnée pour ces filtres."
+    totals: dict = field(default_factory=dict)
 
     def displayed_rows(self):
-        return [
-            [
-                {
-                    **c,
-                    "text": insight.masked(c["count"]) if self.mask and c["count"] is not None else c["text"],
-                }
-                for c in row
-            ]
-            for row in self.rows
-        ]
+        return [self._published(row, masking=self.mask) for row in self.rows]
+
+    def _published(self, row, *, masking):
+        """The row as shown (``masking``: as exported, small counts masked)."""
+        hidden_totals = {
+            total
+            for total, parts in self.totals.items()
+            if masking and any(_small(row[part]["count"]) for part in parts)
+        }
+        published = []
+        for index, c in enumerate(row):
+            text = c["text"]
+            if c["count"] is not None and masking:
+                if index in hidden_totals and not _small(c["count"]):
+                    text = insight.WITHHELD
+                else:
+                    text = insight.masked(c["count"])
+            elif c["rate"] is not None and self._rate_hidden(c, hidden_totals, masking=masking):
+                text = insight.WITHHELD
+            published.append({**c, "text": text})
+        return published
+
+    @staticmethod
+    def _rate_hidden(c, hidden_totals, *, masking):
+        numerator, denominator = c["rate"]
+        if _small(denominator):
+            return True  # computed on fewer than 5 referrals
+        return masking and (_small(numerator) or c["over"] in hidden_totals)
 
     def export_rows(self):
         if self.rows:
@@ -72,10 +108,10 @@ class Table:
         else:
             keep = [i for i, header in enumerate(self.headers) if header is not None]
         headers = [self.headers[i] for i in keep]
-        rows = [
-            [insight.masked(row[i]["count"]) if row[i]["count"] is not None else row[i]["text"] for i in keep]
-            for row in self.rows
-        ]
+        rows = []
+        for row in self.rows:
+            published = self._published(row, masking=True)
+            rows.append([published[i]["text"] for i in keep])
         return headers, rows
 
 
@@ -124,10 +160,11 @@ def _off_convention(network, filters, request):
                 cell(_month_label(row["month"])),
                 *[cell("", count=count) for count in row["counts"]],
                 cell("", count=row["total"]),
-                cell(_percent(row["off_rate"])),
+                cell(_percent(row["off_rate"]), rate=(row["off"], row["total"]), over=len(labels) + 1),
             ]
             for row in figures["months"]
         ],
+        totals={len(labels) + 1: list(range(1, len(labels) + 1))},
     )
     reasons = Table(
         "motifs",
@@ -181,7 +218,7 @@ def _outside_services(network, filters, request):
                 cell(row["service"].organisation.name),
                 cell("", count=row["count"]),
                 cell("", count=row["senders"]),
-                cell(_percent(row["acceptance_rate"])),
+                cell(_percent(row["acceptance_rate"]), rate=(row["accepted"], row["answered"])),
                 cell(", ".join(row["needs"]) or "—"),
                 cell("", links=actions(row["service"]), export=False),
             ]
@@ -233,15 +270,20 @@ def _gaps(network, filters, request):
             for row in figures["rows"]
         ],
         mask=True,
+        totals={4: [2, 3]},
         empty="Aucun besoin sans partenaire sur cette période.",
     )
 
     def chart():
+        # Only the totals the table publishes: adding a masked cell would let it be read back.
         per_need = {}
-        for row in figures["rows"]:
-            per_need[row["need"]] = per_need.get(row["need"], 0) + row["total"]
+        for row, shown in zip(figures["rows"], table.displayed_rows(), strict=True):
+            if isinstance(shown[4]["text"], int):
+                per_need[row["need"]] = per_need.get(row["need"], 0) + row["total"]
         ranked = sorted(per_need.items(), key=lambda item: (-item[1], item[0]))[:10]
-        return insight_charts.horizontal_bars("Besoins sans partenaire", ranked, "Besoins")
+        return insight_charts.horizontal_bars(
+            "Besoins sans partenaire (effectifs publiés, 5 et plus)", ranked, "Besoins"
+        )
 
     return [table], chart, {"by_commune": figures["by_commune"]}
 
@@ -265,9 +307,9 @@ def _responsiveness(network, filters, request):
             [
                 cell(row["service"].name, url=reverse("partners:service_detail", args=[row["service"].pk])),
                 cell("", count=row["count"]),
-                cell(_number(row["median_days"])),
-                cell(_percent(row["answered_fast_rate"])),
-                cell(_percent(row["refusal_rate"])),
+                cell(_number(row["median_days"]), rate=(None, row["answered"])),
+                cell(_percent(row["answered_fast_rate"]), rate=(row["answered_fast"], row["count"])),
+                cell(_percent(row["refusal_rate"]), rate=(row["refused"], row["answered"])),
                 cell(", ".join(row["refusal_reasons"]) or "—"),
                 cell("", count=row["expired"]),
                 cell("Oui" if row["dormant"] else "Non"),
@@ -285,7 +327,8 @@ def _responsiveness(network, filters, request):
     )
 
     def chart():
-        answered = [row for row in figures["rows"] if row["median_days"] is not None]
+        # Medians on fewer than 5 answers are masked in the table: left out of the chart too.
+        answered = [row for row in figures["rows"] if row["answered"] >= insight.MASK_BELOW]
         return insight_charts.horizontal_bars(
             "Délai médian de réponse des services membres (jours)",
             [(_service_label(row["service"]), row["median_days"]) for row in answered[:15]],
@@ -305,8 +348,8 @@ def _concentration(network, filters, request):
             [
                 cell(row["label"]),
                 cell("", count=row["total"]),
-                cell(_percent(row["top3_share"])),
-                cell(str(row["hhi"])),
+                cell(_percent(row["top3_share"]), rate=(None, row["total"])),
+                cell(str(row["hhi"]), rate=(None, row["total"])),
             ]
             for row in quarters
         ],
@@ -316,7 +359,7 @@ def _concentration(network, filters, request):
         return insight_charts.lines(
             "Indice de Herfindahl-Hirschman par trimestre (0 à 10 000)",
             [row["label"] for row in quarters],
-            [("Indice HHI", [row["hhi"] for row in quarters])],
+            [("Indice HHI", [None if _small(row["total"]) else row["hhi"] for row in quarters])],
             range=(0, 10000),
         )
 
@@ -361,14 +404,45 @@ def _freshness(network, filters, request):
         empty="Aucune convention ne prend fin dans les 90 jours.",
     )
 
+    reports = Table(
+        "signalements",
+        "Signalements d'erreur ouverts sur les services membres",
+        ["Service", "Organisation", "Ce qui est inexact", "Signalé le"],
+        [
+            [
+                cell(r.service.name, url=reverse("admin:partners_errorreport_change", args=[r.pk])),
+                cell(r.service.organisation.name),
+                cell(r.get_category_display()),
+                cell(date_format(timezone.localtime(r.created_at), "j F Y")),
+            ]
+            for r in figures["error_reports"]
+        ],
+        empty="Aucun signalement d'erreur ouvert sur les services membres.",
+    )
+
     def chart():
         return insight_charts.bars(
             "Fraîcheur de l'annuaire du réseau",
-            ["Non vérifiés (12 mois)", "Disponibilité > 3 mois", "Conventions finissant < 90 j"],
-            [("Nombre", [len(figures["stale"]), len(figures["old_capacity"]), len(figures["ending"])])],
+            [
+                "Non vérifiés (12 mois)",
+                "Disponibilité > 3 mois",
+                "Conventions finissant < 90 j",
+                "Signalements ouverts",
+            ],
+            [
+                (
+                    "Nombre",
+                    [
+                        len(figures["stale"]),
+                        len(figures["old_capacity"]),
+                        len(figures["ending"]),
+                        len(figures["error_reports"]),
+                    ],
+                )
+            ],
         )
 
-    return [stale, capacity, ending], chart, {}
+    return [stale, capacity, ending, reports], chart, {}
 
 
 @dataclass(frozen=True)
@@ -421,7 +495,8 @@ PAGES = {
         Page(
             "fraicheur",
             "Fraîcheur de l'annuaire",
-            "Services membres à vérifier, disponibilités anciennes et conventions qui arrivent à échéance.",
+            "Services membres à vérifier, disponibilités anciennes, conventions qui arrivent à échéance et "
+            "signalements d'erreur ouverts.",
             _freshness,
             filtered=False,
         ),
@@ -437,14 +512,16 @@ def _load_network(request, network_id):
 def insight_index(request, network_id):
     network = _load_network(request, network_id)
     figures = insight.headline(network)
+    few = _small(figures["total"])  # shares of fewer than 5 referrals are masked
     return render(
         request,
         "insight/index.html",
         {
             "network": network,
             "figures": figures,
-            "off_rate": _percent(figures["off_rate"]),
-            "answered_fast_rate": _percent(figures["answered_fast_rate"]),
+            "off_rate": insight.WITHHELD if few else _percent(figures["off_rate"]),
+            "answered_fast_rate": insight.WITHHELD if few else _percent(figures["answered_fast_rate"]),
+            "hhi": insight.WITHHELD if few else figures["hhi"],
             "first_month": _month_label(figures["period"].first),
             "last_month": _month_label(figures["period"].last),
             "pages": PAGES.values(),

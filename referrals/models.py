@@ -290,7 +290,7 @@ def logged_transition(method):
 
 
 def _run_logged(referral, method, by, comment, via_email, kwargs):
-    """The transition itself: lock, compare, change, save, log — one transaction."""
+    """The transition itself: lock, compare, change, save, count, log — one transaction."""
     with transaction.atomic():
         current = (
             type(referral)
@@ -301,9 +301,12 @@ def _run_logged(referral, method, by, comment, via_email, kwargs):
         )
         if current != referral.status:
             raise ConcurrentTransition("Cette orientation a été modifiée entre-temps.")
-        source = referral.status
+        from .insight_counts import referral_counts_follow, referral_state  # it reads these models
+
+        source, counted = referral.status, referral_state(referral)
         method(referral, by=by, comment=comment, **kwargs)
         referral.save()
+        referral_counts_follow(referral, counted)  # insight's counts move with the status
         ReferralEvent.objects.create(
             referral=referral,
             actor=by,
@@ -696,3 +699,153 @@ class UncoveredNeed(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.need_id}"
+
+
+# --- Insight's pre-aggregated counts ----------------------------------------------------------------
+# One row per network and month of sending (and the dimensions of each table), so that a page reads
+# thousands of rows, not every referral. Written by referrals.insight_counts in the transaction of each
+# transition (and rebuilt by ``manage.py rebuild_insight``); purging cases leaves them untouched.
+# Each referral is counted at four levels, so that each filter reads its own rows: every département
+# and every need (``department`` = ALL_DEPARTMENTS, ``category`` = ALL_CATEGORIES), its département,
+# each of its needs' catégories, and both. Keys hold no NULL (sentinels instead): the upsert's
+# ``ON CONFLICT`` needs them equal.
+
+ALL_DEPARTMENTS = "*"
+ALL_CATEGORIES = 0  # the category id of the "every need" rows
+_LEVEL = ("network", "department", "category")  # first in each key: the unique index serves each filter
+_FLOW_KEY = (*_LEVEL, "month", "target_service", "classification")
+_CLASSIFICATION_KEY = (*_LEVEL, "month", "classification", "off_convention_reason")
+_ANSWER_KEY = (*_LEVEL, "target_service", "month", "answer_days", "refusal_reason")
+_SENDER_KEY = (*_LEVEL, "target_service", "sender_service", "month")
+_GAP_KEY = (*_LEVEL, "month", "commune")
+
+
+# Services and catégories may be deleted after the fact: the counts stay, the join drops them.
+# Their keys' indexes lead with the network: no index of their own.
+_COUNTED = {"on_delete": models.DO_NOTHING, "db_constraint": False, "db_index": False, "related_name": "+"}
+
+
+class InsightCount(models.Model):
+    network = models.ForeignKey(
+        "partners.Network", verbose_name="réseau", on_delete=models.CASCADE, db_index=False, related_name="+"
+    )
+    month = models.DateField("mois d'envoi")
+    department = models.CharField("département", max_length=3)
+    category = models.ForeignKey(Domain, verbose_name="catégorie de besoin", **_COUNTED)
+    referrals = models.IntegerField("orientations", default=0)
+
+    MEASURES = ("referrals",)
+
+    class Meta:
+        abstract = True
+
+
+class InsightFlowCount(InsightCount):
+    """Referrals per receiving service and classification, with their outcome."""
+
+    target_service = models.ForeignKey(Service, verbose_name="service destinataire", **_COUNTED)
+    classification = models.CharField("classement", max_length=20, choices=Classification)
+    answered = models.IntegerField("répondues", default=0)
+    answered_fast = models.IntegerField("répondues sous 10 jours", default=0)
+    accepted = models.IntegerField("acceptées", default=0)
+    refused = models.IntegerField("refusées", default=0)
+    expired = models.IntegerField("expirées", default=0)
+
+    KEY = _FLOW_KEY
+    MEASURES = ("referrals", "answered", "answered_fast", "accepted", "refused", "expired")
+
+    class Meta:
+        verbose_name = "compte d'orientations par destinataire"
+        verbose_name_plural = "comptes d'orientations par destinataire"
+        constraints = [models.UniqueConstraint(fields=_FLOW_KEY, name="insight_flow_count_key")]
+        indexes = [
+            models.Index(
+                # One receiving service's rows at every level: its needs (a-inviter), its figures (reactivite).
+                fields=["network", "target_service", "department", "category", "month"],
+                name="insight_flow_target_idx",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.department} {self.category_id}: {self.referrals}"
+
+
+class InsightClassificationCount(InsightCount):
+    """Referrals per classification and off-convention reason."""
+
+    classification = models.CharField("classement", max_length=20, choices=Classification)
+    off_convention_reason = models.CharField(
+        "motif hors convention", max_length=30, choices=OffConventionReason
+    )
+
+    KEY = _CLASSIFICATION_KEY
+
+    class Meta:
+        verbose_name = "compte d'orientations par classement"
+        verbose_name_plural = "comptes d'orientations par classement"
+        constraints = [
+            models.UniqueConstraint(fields=_CLASSIFICATION_KEY, name="insight_classification_count_key")
+        ]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.department} {self.category_id}: {self.referrals}"
+
+
+class InsightAnswerCount(InsightCount):
+    """Answered referrals per receiving service, whole days to answer and refusal reason (medians)."""
+
+    target_service = models.ForeignKey(Service, verbose_name="service destinataire", **_COUNTED)
+    answer_days = models.IntegerField("jours pour répondre")
+    refusal_reason = models.CharField("motif du refus", max_length=20, choices=RefusalReason)
+
+    KEY = _ANSWER_KEY
+
+    class Meta:
+        verbose_name = "compte de réponses"
+        verbose_name_plural = "comptes de réponses"
+        constraints = [models.UniqueConstraint(fields=_ANSWER_KEY, name="insight_answer_count_key")]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.department} {self.category_id}: {self.referrals}"
+
+
+class InsightSenderCount(InsightCount):
+    """Referrals outside the conventions per receiving and sending service (distinct senders)."""
+
+    target_service = models.ForeignKey(Service, verbose_name="service destinataire", **_COUNTED)
+    sender_service = models.ForeignKey(Service, verbose_name="service orienteur", **_COUNTED)
+
+    KEY = _SENDER_KEY
+
+    class Meta:
+        verbose_name = "compte d'orientations hors convention par orienteur"
+        verbose_name_plural = "comptes d'orientations hors convention par orienteur"
+        constraints = [models.UniqueConstraint(fields=_SENDER_KEY, name="insight_sender_count_key")]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.department} {self.category_id}: {self.referrals}"
+
+
+class InsightGapCount(InsightCount):
+    """No-partner referrals per need catégorie and commune (their département's real code, no levels)."""
+
+    commune = models.ForeignKey("partners.Commune", verbose_name="commune", **_COUNTED)
+
+    KEY = _GAP_KEY
+
+    class Meta:
+        verbose_name = "compte d'orientations sans partenaire"
+        verbose_name_plural = "comptes d'orientations sans partenaire"
+        constraints = [models.UniqueConstraint(fields=_GAP_KEY, name="insight_gap_count_key")]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.department} {self.category_id}: {self.referrals}"
+
+
+INSIGHT_COUNT_MODELS = (
+    InsightFlowCount,
+    InsightClassificationCount,
+    InsightAnswerCount,
+    InsightSenderCount,
+    InsightGapCount,
+)

@@ -3,14 +3,16 @@
 Builds, once, in its own database: 50 catégories/thématiques, 300 communes over 3 départements,
 2 000 organisations and 5 000 services, one network whose convention has 300 members (the senders),
 and 1 000 000 sent referrals over the last 12 months (one case each, one need each), written with
-``INSERT … SELECT generate_series`` (about a minute). Then times the **server time** of the index
+``INSERT … SELECT generate_series`` (about a minute), then insight's counts rebuilt from them
+(``counts_rebuild``, as ``manage.py rebuild_insight_counts`` does). Then times the **server time** of the index
 and the six pages (``django.test.Client``, DEBUG off, no network), their CSV and the charts, and
-prints p50/p95 and the number of SQL queries per page.
+prints p50/p95 and the number of SQL queries per page; the report replaces the insight section at
+the end of ``scripts/bench_results.md``.
 
 Usage::
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/insight_bench .venv/bin/python scripts/bench_insight.py \
-        [--rebuild] [--runs 10] [--referrals 1000000]
+        [--rebuild] [--runs 20] [--referrals 1000000]
 
 The databases ``test``, ``test_test`` and ``reseau_bench`` (the search bench) are never used.
 """
@@ -29,6 +31,9 @@ PROTECTED_DATABASES = {"test", "test_test", "reseau_bench", "postgres", "templat
 MARKER_NETWORK = "Réseau bench insight"
 COORDINATOR_EMAIL = "bench.coordination@reseau.test"
 PAGE_TARGET_MS = 300.0
+RESULTS_PATH = ROOT / "scripts" / "bench_results.md"
+# The search benchmark rewrites the sections above this marker; make bench runs this one last.
+INSIGHT_MARKER = "<!-- insight benchmark: scripts/bench_insight.py -->"
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reseau.settings")
 os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -79,10 +84,14 @@ def build(referrals):
         Organisation,
         Service,
     )
+    from referrals.insight_counts import counts_rebuild
+    from referrals.models import InsightFlowCount
     from reseau.accounts.models import User
 
     call_command("migrate", verbosity=0)
     if Network.objects.filter(name=MARKER_NETWORK).exists():
+        if not InsightFlowCount.objects.exists():  # built before the counts existed
+            _rebuild_counts(counts_rebuild)
         return False
     today = timezone.localdate()
     started = time.perf_counter()
@@ -160,8 +169,23 @@ def build(referrals):
             convention=convention.pk,
             first_need=first_need,
         )
-    print(f"built {referrals} referrals in {time.perf_counter() - started:.0f} s")
+    print(f"built {referrals} referrals in {time.perf_counter() - started:.0f} s", flush=True)
+    _rebuild_counts(counts_rebuild)
     return True
+
+
+def _rebuild_counts(counts_rebuild):
+    """The referrals were written in SQL, without transitions: insight's counts from scratch."""
+    from django.db import connection
+
+    started = time.perf_counter()
+    read = counts_rebuild()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(
+        f"counted {read} referrals (rebuild_insight_counts) in {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
 
 
 def _insert_referrals(
@@ -185,7 +209,7 @@ def _insert_referrals(
         cursor.execute(
             """
             INSERT INTO referrals_referral (case_id, service_id, status, classification, convention_id,
-                off_convention_reason, off_convention_details, refusal_reason, refusal_details, sender_id,
+                off_convention_reason, off_convention_details, refusal_reason, refusal_details, message, contact_phone, contact_email, sender_id,
                 created_at, sent_at, answered_at, closed_at, reminder_sent_at)
             SELECT c.id,
                    CASE WHEN k < 6 THEN %(first_member)s + (c.id * 7) %% %(member_count)s
@@ -200,7 +224,7 @@ def _insert_referrals(
                         ELSE '' END,
                    '',
                    CASE WHEN k IN (4, 8) THEN 'full' ELSE '' END,
-                   '', NULL, c.created_at, c.created_at,
+                   '', '', '', '', NULL, c.created_at, c.created_at,
                    CASE WHEN k IN (0,1,2,3,4,6,7,8) THEN c.created_at + make_interval(days => (c.id %% 17)::int) END,
                    NULL, NULL
             FROM (SELECT id, created_at, (id * 31) %% 10 AS k FROM referrals_case WHERE reference LIKE 'B-%%') AS c
@@ -268,6 +292,59 @@ def measure(runs):
     return rows
 
 
+def report(rows, runs, load_before):
+    """The markdown section for ``scripts/bench_results.md`` (replaces the previous one)."""
+    import datetime
+    import subprocess
+
+    from django.db import connection
+
+    from referrals.models import INSIGHT_COUNT_MODELS, InsightReferral
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version()")
+        version = cursor.fetchone()[0].split(" on ")[0]
+    counted = {model.__name__: model.objects.count() for model in INSIGHT_COUNT_MODELS}
+    revision = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    started = time.perf_counter()
+    sum(i * i for i in range(2_000_000))
+    loop_ms = (time.perf_counter() - started) * 1000
+    lines = [
+        INSIGHT_MARKER,
+        "",
+        "# Insight benchmark — 1 000 000 referrals, PostgreSQL",
+        "",
+        f"- Date: {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, revision {revision}",
+        f"- {version}; CPU speed loop {loop_ms:.0f} ms; load average before "
+        f"{' / '.join(f'{v:.2f}' for v in load_before)}, after "
+        f"{' / '.join(f'{v:.2f}' for v in os.getloadavg())} (the 2 cores are shared: timings are noisy)",
+        f"- {InsightReferral.objects.count()} referrals of one network (300 senders, 5 000 services, 3 "
+        "départements, 10 need catégories, 12 months); count rows: "
+        + ", ".join(f"{name} {n}" for name, n in counted.items()),
+        f"- Server time through the views (`django.test.Client`, DEBUG off), 1 warm-up then {runs} runs per URL",
+        "",
+        f"Target: p95 < {PAGE_TARGET_MS:.0f} ms per page.",
+        "",
+        "| URL | p50 (ms) | p95 (ms) | queries | target |",
+        "|---|---|---|---|---|",
+    ]
+    for label, p50, p95, queries in rows:
+        lines.append(
+            f"| {label} | {p50:.0f} | {p95:.0f} | {queries} | {'✅' if p95 < PAGE_TARGET_MS else '❌'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_report(text):
+    """After the search benchmark's sections: replace the insight section, or add it at the end."""
+    previous = RESULTS_PATH.read_text(encoding="utf-8") if RESULTS_PATH.exists() else ""
+    kept = previous.partition(INSIGHT_MARKER)[0].rstrip()
+    RESULTS_PATH.write_text((kept + "\n\n" if kept else "") + text, encoding="utf-8")
+    print(f"Written to {RESULTS_PATH.relative_to(ROOT)}")
+
+
 def _months_ago(months):
     from django.utils import timezone
 
@@ -281,7 +358,7 @@ def main():
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rebuild", action="store_true")
-    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--referrals", type=int, default=1_000_000)
     args = parser.parse_args()
     ensure_database(os.environ["DATABASE_URL"], drop=args.rebuild)
@@ -290,7 +367,9 @@ def main():
 
     django.setup()
     build(args.referrals)
-    measure(args.runs)
+    load_before = os.getloadavg()
+    rows = measure(args.runs)
+    write_report(report(rows, args.runs, load_before))
 
 
 if __name__ == "__main__":

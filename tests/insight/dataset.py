@@ -15,7 +15,8 @@ sent 8 referrals last month (all in département 35, need "Logement"):
 | 7 | X2 | off (person's choice) | refused | 2 |
 | 8 | X2 | no partner | sent | – |
 
-Not counted: a referral by S2 (member of another network only) and one by S3 the day before it
+The referrals are moved back to last month after their transitions, so the dataset rebuilds the
+counts (``counts_rebuild``). Not counted: a referral by S2 (member of another network only) and one by S3 the day before it
 joined N's convention.
 """
 
@@ -25,6 +26,7 @@ from types import SimpleNamespace
 from django.utils import timezone
 
 from referrals.insight import add_months
+from referrals.insight_counts import counts_rebuild
 from referrals.models import Referral
 from tests.factories import (
     CaseFactory,
@@ -149,6 +151,8 @@ def build_network_data():
     make_referral(s3, p1, classification="no_partner", to="sent", sent_day=19, **common)
 
     coordinator = CoordinatorFactory(networks=[network])
+    # The referrals were moved back in time after their transitions counted them today.
+    counts_rebuild()
     return SimpleNamespace(
         network=network,
         other_network=other_network,

@@ -15,6 +15,7 @@ from partners.models import Network
 from partners.referentials import load_referentials
 from referrals.demo_history import generate_referral_history
 from referrals.insight import Filters, Period, headline, network_referrals, off_convention
+from referrals.insight_counts import counts_rebuild
 from referrals.models import Referral, ReferralEvent, UncoveredNeed
 from tests.factories import ConventionFactory, DomainFactory, MembershipFactory, ServiceFactory
 from tests.partners.test_demo import create_communes
@@ -66,6 +67,7 @@ def test_history_has_every_kind_of_referral_and_answer(small_network):
     assert UncoveredNeed.objects.exists()
     # Every referral is the network's (its senders are members on the day) and shows on the monthly chart.
     assert network_referrals(small_network, Filters(Period.last_months(12))).count() == written
+    counts_rebuild()
     months = off_convention(small_network, Filters(Period.last_months(12)))["months"]
     assert all(month["total"] for month in months)
 

@@ -23,7 +23,7 @@ from referrals.insight import (
 )
 from referrals.models import Case, InsightReferral, ReferralStatistic, UncoveredNeed
 from referrals.services import cases_purge
-from tests.factories import CaseFactory, ConventionFactory
+from tests.factories import CaseFactory, ConventionFactory, ErrorReportFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -151,10 +151,14 @@ def test_freshness_lists_stale_services_old_capacities_and_ending_conventions(ne
     )
     ending = ConventionFactory(network=network_data.network, valid_until=today + datetime.timedelta(days=30))
     ConventionFactory(network=network_data.network, valid_until=today + datetime.timedelta(days=200))
+    open_report = ErrorReportFactory(service=network_data.p1)
+    ErrorReportFactory(service=network_data.p2, closed=True)  # closed
+    ErrorReportFactory(service=network_data.x1)  # not a member
     page = freshness(network_data.network)
     assert page["stale"] == [network_data.p1]
     assert page["old_capacity"] == [network_data.p2]
     assert page["ending"] == [ending]
+    assert page["error_reports"] == [open_report]
 
 
 def test_figures_survive_the_purge(network_data):

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from referrals.insight_views import PAGES
-from tests.factories import CoordinatorFactory, UserFactory
+from tests.factories import CoordinatorFactory, ErrorReportFactory, UserFactory
 
 from .dataset import make_referral
 
@@ -104,7 +104,8 @@ def test_off_convention_csv_has_a_header_row_and_masks_counts_under_5(network_da
     ]
     assert len(rows) == 13  # 12 months
     busy = [row for row in rows[1:] if row[4] != "0"]
-    assert busy == [[busy[0][0], "< 5", "< 5", "< 5", "8", "37,5 %"]]
+    # Every count of the month is masked: its total (8) would give their sum, its share the off count.
+    assert busy == [[busy[0][0], "< 5", "< 5", "< 5", "masqué", "masqué"]]
     reasons = read_csv(client.get(page_url(network_data, "hors-convention", "?format=csv&tableau=motifs")))
     assert reasons == [
         ["Motif", "Orientations"],
@@ -128,7 +129,7 @@ def test_csv_follows_the_filters(network_data, client_for):
     ]
     rows = read_csv(client.get(page_url(network_data, "a-inviter", "?format=csv&departement=35")))
     assert [row[0] for row in rows[1:]] == ["Extérieur X1", "Extérieur X2"]
-    assert rows[1][2:] == ["< 5", "< 5", "100,0 %", "Logement"]
+    assert rows[1][2:] == ["< 5", "< 5", "masqué", "Logement"]  # accepted 1 of 1 answered
 
 
 def test_gaps_page_masks_small_cells_and_opens_communes(network_data, client_for):
@@ -144,12 +145,13 @@ def test_gaps_page_masks_small_cells_and_opens_communes(network_data, client_for
 def test_responsiveness_page_lists_dormant_members(network_data, client_for):
     response = client_for(network_data.coordinator).get(page_url(network_data, "reactivite"))
     rows = {row[0]["text"]: [c["text"] for c in row] for row in response.context["tables"][0]["rows"]}
+    # 3 received, 3 answered: the median (3 days) and the shares are on fewer than 5 referrals.
     assert rows["Partenaire P1"] == [
         "Partenaire P1",
         3,
-        "3",
-        "100,0 %",
-        "33,3 %",
+        "masqué",
+        "masqué",
+        "masqué",
         "Plus de place disponible",
         0,
         "Non",
@@ -231,13 +233,13 @@ def test_add_to_a_convention_opens_the_prefilled_membership_form(network_data, c
 # Queries per page — whatever the number of referrals: session, user, network, the catégories of the
 # filter form (filtered pages), then the page's own aggregate queries.
 EXPECTED_QUERIES = {
-    None: 4,  # per organisation, classification and answered within 10 days
-    "hors-convention": 5,  # per month, classification and reason
-    "a-inviter": 8,  # per service, their services, their needs, conventions in force
-    "manques": 6,  # no-partner referrals, uncovered needs
-    "reactivite": 6,  # members, then one query per member, answer days, status, reason (and < 10 days)
+    None: 4,  # counts per organisation and classification
+    "hors-convention": 5,  # counts per month, classification and reason
+    "a-inviter": 9,  # counts per service, their services, distinct senders, needs, conventions in force
+    "manques": 6,  # no-partner counts, uncovered needs
+    "reactivite": 7,  # members, counts per member, answers per member, answer days and refusal reason
     "concentration": 5,  # per quarter and organisation
-    "fraicheur": 6,  # stale services, old capacities, ending conventions
+    "fraicheur": 7,  # stale services, old capacities, ending conventions, open error reports
 }
 
 
@@ -304,3 +306,27 @@ def test_responsiveness_with_filters_still_finds_the_dormant_members_of_12_month
     # Nothing received in département 29, but P1 and P2 received referrals in the last 12 months.
     assert rows["Partenaire P1"][1] == 0 and rows["Partenaire P1"][-1] == "Non"
     assert rows["Partenaire P3"][-1] == "Oui"
+
+
+def test_freshness_page_lists_the_open_error_reports_of_members(network_data, client_for):
+    report = ErrorReportFactory(service=network_data.p2, category="opening_hours")
+    response = client_for(network_data.coordinator).get(page_url(network_data, "fraicheur"))
+    table = next(t for t in response.context["tables"] if t["table"].slug == "signalements")
+    assert [[c["text"] for c in row][:3] for row in table["rows"]] == [
+        ["Partenaire P2", network_data.p2.organisation.name, "Horaires d'ouverture"]
+    ]
+    assert table["rows"][0][0]["url"] == reverse("admin:partners_errorreport_change", args=[report.pk])
+
+
+def test_index_masks_shares_of_fewer_than_5_referrals(network_data, client_for):
+    coordinator = CoordinatorFactory(networks=[network_data.other_network])  # its one referral, by S2
+    response = client_for(coordinator).get(reverse("insight:index", args=[network_data.other_network.pk]))
+    assert response.context["figures"]["total"] == 1
+    assert [response.context[key] for key in ("off_rate", "answered_fast_rate", "hhi")] == ["masqué"] * 3
+
+
+def test_gaps_chart_leaves_out_masked_totals(network_data, client_for):
+    chart = client_for(network_data.coordinator).get(
+        reverse("insight:chart", args=[network_data.network.pk, "manques"])
+    )
+    assert "Logement" not in chart.content.decode()  # its only cell, 1 no-partner referral, reads "< 5"
