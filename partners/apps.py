@@ -6,4 +6,4 @@ class PartnersConfig(AppConfig):
     verbose_name = "annuaire et conventions"
 
     def ready(self):
-        from . import signals  # noqa: F401  (search-index maintenance)
+        from . import reference_lists, signals  # noqa: F401  (signals: reference lists, search index)

@@ -6,8 +6,8 @@ import django_filters
 from django import forms
 
 from .checkboxes import checkboxes, domain_groups
-from .fields import IdChoiceFilter, IdMultipleChoiceFilter
 from .models import AccessMode, Commune, Domain, Language, Public
+from .reference_lists import ReferenceChoiceFilter, ReferenceMultipleChoiceFilter
 
 RADIUS_CHOICES = [(5, "5 km"), (10, "10 km"), (20, "20 km"), (50, "50 km")]
 DEFAULT_RADIUS_KM = 20
@@ -70,13 +70,14 @@ class ServiceSearchFilter(django_filters.FilterSet):
             }
         ),
     )
-    thematiques = IdMultipleChoiceFilter(
+    # Choices from the reference lists in memory (partners.reference_lists): no query to render or check.
+    thematiques = ReferenceMultipleChoiceFilter(
         label="Thématiques",
         queryset=Domain.objects.active().select_related("parent"),
         method="noop",
         widget=forms.CheckboxSelectMultiple,
     )
-    publics = IdMultipleChoiceFilter(
+    publics = ReferenceMultipleChoiceFilter(
         label="Publics", queryset=Public.objects.active(), method="noop", widget=forms.CheckboxSelectMultiple
     )
     lieu = django_filters.CharFilter(
@@ -88,13 +89,13 @@ class ServiceSearchFilter(django_filters.FilterSet):
     rayon = django_filters.TypedChoiceFilter(
         label="Rayon", choices=RADIUS_CHOICES, coerce=int, method="noop", empty_value=None
     )
-    accueil = IdMultipleChoiceFilter(
+    accueil = ReferenceMultipleChoiceFilter(
         label="Mode d'accueil",
         queryset=AccessMode.objects.active(),
         method="noop",
         widget=forms.CheckboxSelectMultiple,
     )
-    langue = IdChoiceFilter(
+    langue = ReferenceChoiceFilter(
         label="Langue parlée", queryset=Language.objects.active(), method="noop", empty_label="Toutes"
     )
     disponibles = django_filters.BooleanFilter(

@@ -1473,6 +1473,7 @@ FIXED_COST_PAGES = [
 
 def bench_fixed_cost(client, runs, secure):
     """Server time of pages that do little but what every page does, split connect/SQL/templates/Python."""
+    from django.db import connection
     from django.urls import reverse
 
     phases = Phases()
@@ -1491,8 +1492,24 @@ def bench_fixed_cost(client, runs, secure):
             splits.append(phases.split(times[-1]))
             assert response.status_code == 200, (label, response.status_code)
         rows.append({"label": label, "url": url_path, "view": times, "splits": splits})
+    # Django's test client never closes the connection between requests; a server does, after each one,
+    # unless CONN_MAX_AGE keeps it: what one connection per request costs, on the simplest page.
+    label, name, headers = FIXED_COST_PAGES[0]
+    label, url_path = f"{label}, une connexion par requête (CONN_MAX_AGE=0)", reverse(name)
+    times, splits = [], []
+    for _ in range(runs):
+        connection.close()
+        with phases.measure():
+            start = time.perf_counter()
+            response = client.get(url_path, secure=secure, headers=headers)
+            times.append((time.perf_counter() - start) * 1000)
+        splits.append(phases.split(times[-1]))
+        assert response.status_code == 200, (label, response.status_code)
+    rows.append({"label": label, "url": url_path, "view": times, "splits": splits})
+    for row in rows:
+        times, splits = row["view"], row["splits"]
         print(
-            f"  coût fixe {label:<40} p50 {statistics.median(times):6.1f} ms  "
+            f"  coût fixe {row['label']:<40} p50 {statistics.median(times):6.1f} ms  "
             f"{splits[-1]['queries']:2d} q  "
             + "  ".join(
                 f"{part} {statistics.fmean(split[part] for split in splits):.1f}"
@@ -1523,6 +1540,8 @@ def fixed_cost_section(rows):
             for part in ("connect", "sql", "render", "python")
         }
         verdict = "✅" if view["p50"] < FIXED_COST_TARGET_MS else "❌"
+        if "CONN_MAX_AGE=0" in row["label"]:
+            verdict = "– (what persistent connections save)"
         lines.append(
             f"| {row['label']} (`{row['url']}`) | {row['splits'][-1]['queries']} | {view['p50']:.1f} | "
             f"{view['p95']:.1f} | {statistics.fmean(row['view']):.1f} | {means['connect']:.1f} | "
