@@ -23,11 +23,15 @@ import uuid
 from dataclasses import dataclass
 
 import django_filters
+from django import forms
 from django.core.exceptions import ValidationError
 from django.core.signals import request_finished, request_started
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.forms.models import ModelChoiceIterator
+from django.forms.utils import flatatt
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from .fields import (
     FilterIdChoiceField,
@@ -176,7 +180,24 @@ class ReferenceMultipleChoiceField(_ReferenceFieldMixin, IdMultipleChoiceField):
         return [row for row in self.reference_rows() if row.pk in chosen]  # the list's order, like Django
 
 
+class ReferenceSelect(forms.Select):
+    """A <select> written in one string: Django's renders each <option> through a template (~1 ms for
+    the 20 languages); same markup, attributes and selected option."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        selected = {str(v) for v in self.format_value(value)}
+        attrs = self.build_attrs(self.attrs, attrs)
+        options = []
+        for option_value, label in self.choices:
+            option_value = "" if option_value is None else str(option_value)
+            mark = " selected" if option_value in selected else ""
+            options.append(f'<option value="{escape(option_value)}"{mark}>{escape(label)}</option>')
+        return mark_safe(f'<select name="{escape(name)}"{flatatt(attrs)}>{"".join(options)}</select>')
+
+
 class ReferenceChoiceField(_ReferenceFieldMixin, IdChoiceField):
+    widget = ReferenceSelect
+
     def to_python(self, value):
         if value in self.empty_values:
             return None
