@@ -15,7 +15,7 @@ from functools import cached_property
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
-_ESCAPED_LABELS = {}  # label -> escaped label: reference labels, a few hundred at most
+_ESCAPED_LABELS = {}  # text -> escaped: reference labels, field names and ids, a few hundred at most
 
 
 def _escaped(label) -> str:
@@ -48,11 +48,11 @@ class Checkbox:
         )
 
     def labelled(self) -> str:
-        """``<label><input …> label</label>``, escaped (the name, value and id are Django's own)."""
+        """``<label><input …> label</label>``, escaped."""
         checked = " checked" if self.checked else ""
         return (
-            f'<label><input type="checkbox" name="{escape(self.name)}" value="{escape(self.value)}" '
-            f'id="{escape(self.id)}"{checked}> {_escaped(self.label)}</label>'
+            f'<label><input type="checkbox" name="{_escaped(self.name)}" value="{_escaped(self.value)}" '
+            f'id="{_escaped(self.id)}"{checked}> {_escaped(self.label)}</label>'
         )
 
 
@@ -97,8 +97,31 @@ def checkboxes(bound_field) -> CheckboxList:
     )
 
 
+# The picker as most pages show it, nothing ticked, per snapshot of the reference lists and field.
+_UNTICKED_GROUPS = {}
+
+
 def domain_groups(bound_field) -> list[CheckboxGroup]:
     """The thématiques of a Domain field under their catégorie, both sorted by label."""
+    model_field = bound_field.field
+    key = None
+    if not bound_field.value() and hasattr(model_field, "reference_rows"):
+        from .reference_lists import reference_lists
+
+        token = reference_lists().token
+        if token is not None:
+            key = (token, type(model_field), bound_field.html_name, bound_field.auto_id)
+            if key in _UNTICKED_GROUPS:
+                return _UNTICKED_GROUPS[key]
+    groups = _domain_groups(bound_field)
+    if key is not None:
+        if len(_UNTICKED_GROUPS) > 50:  # old snapshots
+            _UNTICKED_GROUPS.clear()
+        _UNTICKED_GROUPS[key] = groups
+    return groups
+
+
+def _domain_groups(bound_field) -> list[CheckboxGroup]:
     categories, children = {}, {}
     for checkbox in checkboxes(bound_field):
         parent_id = checkbox.instance.parent_id

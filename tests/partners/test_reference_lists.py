@@ -138,3 +138,18 @@ def test_the_case_form_checks_ids_against_the_lists_in_memory():
         form = CaseForm(data={**data, "needs": [bad]})
         assert not form.is_valid()
         assert "Choix invalide" in form.errors["needs"][0]
+
+
+def test_the_unticked_picker_is_reused_and_a_ticked_one_is_not(client):
+    housing = DomainFactory(label="Hébergement", parent=DomainFactory(label="Logement"))
+    ticked = f'value="{housing.pk}" id="'
+
+    def housing_box(content):
+        start = content.index(ticked)
+        return content[start : content.index(">", start)]
+
+    assert "checked" not in housing_box(client.get(URL).content.decode())
+    assert "checked" in housing_box(client.get(URL, {"thematiques": str(housing.pk)}).content.decode())
+    assert "checked" not in housing_box(client.get(URL).content.decode())
+    DomainFactory(label="Hébergement d'urgence", parent=housing.parent)  # a new snapshot, a new picker
+    assert "Hébergement d&#x27;urgence" in client.get(URL).content.decode()
