@@ -1051,10 +1051,11 @@ def peer_queryset(params):
     return queryset.order_by(freshness)
 
 
-def peer_statements(params):
+def peer_statements(params, page_number=1):
     """(page SQL, count SQL) of the peer's search, compiled once, each with its parameters."""
     queryset = peer_queryset(params)
-    page = queryset[:RESULTS_PER_PAGE].query.sql_with_params()
+    offset = RESULTS_PER_PAGE * (page_number - 1)
+    page = queryset[offset : offset + RESULTS_PER_PAGE].query.sql_with_params()
     count_sql, count_params = queryset.order_by().query.sql_with_params()
     return page, (f"SELECT count(*) FROM ({count_sql}) AS peer", count_params)
 
@@ -1072,9 +1073,9 @@ def run_statement(statement):
     return elapsed, rows
 
 
-def bench_peer(params, runs):
+def bench_peer(params, runs, page_number=1):
     """Timings of the peer's page query (runs) and of its count (fewer runs), after one warm-up."""
-    page_statement, count_statement = peer_statements(params)
+    page_statement, count_statement = peer_statements(params, page_number)
     run_statement(page_statement)  # warm-up
     page_times = [run_statement(page_statement)[0] for _ in range(runs)]
     count_times, count = [], 0
@@ -1424,7 +1425,7 @@ def bench_search(client, queries, partner_ids, args, secure):
                 base_times.append((time.perf_counter() - start) * 1000)
             row.update(baseline=base_times, baseline_count=base_count)
         if not args.no_peer:
-            row.update(bench_peer(params, args.runs))
+            row.update(bench_peer(params, args.runs, int(query.get("page", 1))))
         rows.append(row)
         page_sql = statistics.median(row["page_sql"])
         print(
