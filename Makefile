@@ -49,25 +49,28 @@ test-browser: setup
 	$(VENV)/bin/pytest -m browser $(PYTEST_ARGS)
 
 # Search at national scale (150 000 services) on PostgreSQL: builds the bench database once (~6 min),
-# then times /recherche/ and routing (~5 min); then SQLite, the embedded default, at one département's
-# size (10 000 services in .cache/, built once in ~30 s, timed in ~1 min). Results in
-# scripts/bench_results.md. Then relevance on real-world services (precision of the first 10 results,
-# both databases, ~1.5 min; scripts/bench_relevance.py), then insight (below).
-# BENCH_ARGS=--rebuild to rebuild the bench databases.
+# then times /recherche/ against data·inclusion's own search query, routing and the fixed cost of a page
+# (~6 min); then SQLite, the embedded default, at one département's size (10 000 services) and at the
+# national one (150 000), each built once in .cache/ (~30 s and ~2 min), search and routing; then live
+# search in chromium on the demo data; then relevance on real-world services (precision of the first 10
+# results, both databases, ~1.5 min; scripts/bench_relevance.py), then insight (below). Results in
+# scripts/bench_results.md, one section per run. BENCH_ARGS=--rebuild to rebuild the databases.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/reseau_bench
 # Insight: one network with 1 000 000 referrals in its own database (built once in a few minutes, then
 # reused), each insight page timed (~2 min); its section goes last in scripts/bench_results.md.
 INSIGHT_BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/insight_bench
 # The bench times production settings (DEBUG off, set by the script): they need a site URL.
 BENCH_SITE_URL ?= http://127.0.0.1:8000
-bench: $(VENV)/.installed
+bench: setup
 	@if ! pg_isready -q -h 127.0.0.1 -p 5432; then \
 	  pg_ctlcluster --skip-systemctl-redirect "$$(ls /etc/postgresql)" main start; \
 	  for _ in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; \
 	fi
 	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_DEBUG=false DJANGO_SITE_URL=$(BENCH_SITE_URL) \
 	  $(PY) scripts/bench_search.py $(BENCH_ARGS)
-	DJANGO_DEBUG=false DJANGO_SITE_URL=$(BENCH_SITE_URL) $(PY) scripts/bench_search.py --sqlite $(BENCH_ARGS)
+	DJANGO_DEBUG=false DJANGO_SITE_URL=$(BENCH_SITE_URL) $(PY) scripts/bench_search.py --sqlite 10000 $(BENCH_ARGS)
+	DJANGO_DEBUG=false DJANGO_SITE_URL=$(BENCH_SITE_URL) $(PY) scripts/bench_search.py --sqlite 150000 $(BENCH_ARGS)
+	DJANGO_DEBUG=false DJANGO_SITE_URL=$(BENCH_SITE_URL) $(PY) scripts/bench_live_search.py $(filter --rebuild,$(BENCH_ARGS))
 	$(PY) scripts/bench_relevance.py
 	DATABASE_URL=$(INSIGHT_BENCH_DATABASE_URL) DJANGO_DEBUG=false DJANGO_SITE_URL=$(BENCH_SITE_URL) \
 	  $(PY) scripts/bench_insight.py $(BENCH_ARGS)

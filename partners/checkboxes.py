@@ -1,14 +1,32 @@
-"""Checkbox lists rendered by hand in templates.
+"""Checkbox lists rendered by hand.
 
 Django renders each option of a ``CheckboxSelectMultiple`` through its own widget template: for the
 ~170 thématiques of the picker that cost ~40 ms a page (measured by ``make bench``), more than the
 search itself. These plain records carry what the template needs (name, value, id, label, checked)
-and keep Django's ids (``id_<field>_<index>``), so labels, tests and error links are unchanged.
+and keep Django's ids (``id_<field>_<index>``), so labels, tests and error links are unchanged. A list
+is also written out at once in Python (``CheckboxList.html``, ``CheckboxGroup.children_html``), and
+the unticked thématiques picker is built once per snapshot of the reference lists: the search form
+with its picker cost 4.0 ms with a template loop over the 170 boxes, 2.7 ms written at once, 1.9 ms
+reused (CPU time, best of 60, on a loaded machine). The rows come from the reference lists in memory
+when the field reads them (partners.reference_lists): no query.
 """
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
+
+_ESCAPED_LABELS = {}  # text -> escaped: reference labels, field names and ids, a few hundred at most
+
+
+def _escaped(label) -> str:
+    text = _ESCAPED_LABELS.get(label)
+    if text is None:
+        text = escape(label)
+        if len(_ESCAPED_LABELS) < 5000:
+            _ESCAPED_LABELS[label] = text
+    return text
 
 
 @dataclass(frozen=True)
@@ -31,6 +49,22 @@ class Checkbox:
             " checked" if self.checked else "",
         )
 
+    def labelled(self) -> str:
+        """``<label><input …> label</label>``, escaped."""
+        checked = " checked" if self.checked else ""
+        return (
+            f'<label><input type="checkbox" name="{_escaped(self.name)}" value="{_escaped(self.value)}" '
+            f'id="{_escaped(self.id)}"{checked}> {_escaped(self.label)}</label>'
+        )
+
+
+class CheckboxList(list):
+    """Checkboxes, and their labelled inputs written out at once."""
+
+    @cached_property
+    def html(self):
+        return mark_safe("".join(box.labelled() for box in self))
+
 
 @dataclass(frozen=True)
 class CheckboxGroup:
@@ -41,12 +75,18 @@ class CheckboxGroup:
     def open(self) -> bool:
         return self.category.checked or any(child.checked for child in self.children)
 
+    @cached_property
+    def children_html(self):
+        return mark_safe("".join(box.labelled() for box in self.children))
 
-def checkboxes(bound_field) -> list[Checkbox]:
+
+def checkboxes(bound_field) -> CheckboxList:
     """One Checkbox per object of a model multiple-choice field, in the queryset's order."""
     model_field = bound_field.field
     selected = {str(value) for value in (bound_field.value() or [])}
-    return [
+    # From memory when the field reads the reference lists, else from the database.
+    rows = model_field.reference_rows() if hasattr(model_field, "reference_rows") else model_field.queryset
+    return CheckboxList(
         Checkbox(
             name=bound_field.html_name,
             value=str(instance.pk),
@@ -55,12 +95,35 @@ def checkboxes(bound_field) -> list[Checkbox]:
             checked=str(instance.pk) in selected,
             instance=instance,
         )
-        for index, instance in enumerate(model_field.queryset)
-    ]
+        for index, instance in enumerate(rows)
+    )
+
+
+# The picker as most pages show it, nothing ticked, per snapshot of the reference lists and field.
+_UNTICKED_GROUPS = {}
 
 
 def domain_groups(bound_field) -> list[CheckboxGroup]:
     """The thématiques of a Domain field under their catégorie, both sorted by label."""
+    model_field = bound_field.field
+    key = None
+    if not bound_field.value() and hasattr(model_field, "reference_rows"):
+        from .reference_lists import reference_lists
+
+        token = reference_lists().token
+        if token is not None:
+            key = (token, type(model_field), bound_field.html_name, bound_field.auto_id)
+            if key in _UNTICKED_GROUPS:
+                return _UNTICKED_GROUPS[key]
+    groups = _domain_groups(bound_field)
+    if key is not None:
+        if len(_UNTICKED_GROUPS) > 50:  # old snapshots
+            _UNTICKED_GROUPS.clear()
+        _UNTICKED_GROUPS[key] = groups
+    return groups
+
+
+def _domain_groups(bound_field) -> list[CheckboxGroup]:
     categories, children = {}, {}
     for checkbox in checkboxes(bound_field):
         parent_id = checkbox.instance.parent_id

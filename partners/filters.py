@@ -7,8 +7,8 @@ from .checkboxes import checkboxes, domain_groups
 from .communes import resolve_place as place_resolution
 from .communes import unknown_place_message
 from .enums import DEFAULT_RADIUS_KM, SEARCH_RADII_KM, SearchOrder
-from .fields import IdChoiceFilter, IdMultipleChoiceFilter
 from .models import AccessMode, Domain, Language, Public
+from .reference_lists import ReferenceChoiceFilter, ReferenceMultipleChoiceFilter
 
 RADIUS_MESSAGE = (
     "Rayon invalide : choisissez "
@@ -83,13 +83,14 @@ class ServiceSearchFilter(django_filters.FilterSet):
             }
         ),
     )
-    thematiques = IdMultipleChoiceFilter(
+    # Choices from the reference lists in memory (partners.reference_lists): no query to render or check.
+    thematiques = ReferenceMultipleChoiceFilter(
         label="Thématiques",
         queryset=Domain.objects.active().select_related("parent"),
         method="noop",
         widget=forms.CheckboxSelectMultiple,
     )
-    publics = IdMultipleChoiceFilter(
+    publics = ReferenceMultipleChoiceFilter(
         label="Publics", queryset=Public.objects.active(), method="noop", widget=forms.CheckboxSelectMultiple
     )
     lieu = django_filters.CharFilter(
@@ -116,13 +117,13 @@ class ServiceSearchFilter(django_filters.FilterSet):
         method="noop",
         error_messages={"invalid_choice": ORDER_MESSAGE},
     )
-    accueil = IdMultipleChoiceFilter(
+    accueil = ReferenceMultipleChoiceFilter(
         label="Mode d'accueil",
         queryset=AccessMode.objects.active(),
         method="noop",
         widget=forms.CheckboxSelectMultiple,
     )
-    langue = IdChoiceFilter(
+    langue = ReferenceChoiceFilter(
         label="Langue parlée", queryset=Language.objects.active(), method="noop", empty_label="Toutes"
     )
     disponibles = django_filters.BooleanFilter(

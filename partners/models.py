@@ -130,7 +130,13 @@ class DomainQuerySet(ReferentialQuerySet):
         need_ids = set(need_ids)
         if not need_ids:
             return {}
-        rows = self.filter(Q(pk__in=need_ids) | Q(parent_id__in=need_ids)).values_list("pk", "parent_id")
+        if self.query.has_filters():
+            rows = self.filter(Q(pk__in=need_ids) | Q(parent_id__in=need_ids)).values_list("pk", "parent_id")
+        else:  # every domain: the catégories are in memory (partners.reference_lists), no query
+            from .reference_lists import reference_lists
+
+            parents = reference_lists().domain_parents
+            rows = [(pk, parent) for pk, parent in parents.items() if pk in need_ids or parent in need_ids]
         return {
             pk: frozenset(need for need in needs_met_by(pk, parent_id) if need in need_ids)
             for pk, parent_id in rows
@@ -206,6 +212,23 @@ class Language(ReferentialItem):
     class Meta(ReferentialItem.Meta):
         verbose_name = "langue"
         verbose_name_plural = "langues"
+
+
+class ReferenceListsVersion(models.Model):
+    """One row: a token that changes with every write to a reference list (partners.reference_lists).
+
+    Each process keeps the lists in memory and compares its token with this one once per request.
+    """
+
+    token = models.CharField("jeton", max_length=32)
+    changed_at = models.DateTimeField("modifiées le", auto_now=True)
+
+    class Meta:
+        verbose_name = "version des référentiels"
+        verbose_name_plural = "versions des référentiels"
+
+    def __str__(self):
+        return self.token
 
 
 # --- Places ----------------------------------------------------------------------------------

@@ -132,4 +132,9 @@ def load_referentials() -> dict:
         counts["Fee"] = _upsert_national(Fee, _national_rows(schema.Frais))
         counts["ServiceType"] = _upsert_national(ServiceType, _national_rows(schema.TypeService))
         counts["Language"] = _create_local(Language, LOCAL_LANGUAGES)
+        if any(count for model_counts in counts.values() for count in model_counts.values()):
+            # Bulk writes send no signal: every process reads the lists again (partners.reference_lists).
+            from .reference_lists import lists_changed
+
+            lists_changed()
     return counts

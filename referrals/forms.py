@@ -2,8 +2,8 @@ from django import forms
 
 from partners.checkboxes import checkboxes, domain_groups
 from partners.communes import resolve_place, unknown_place_message
-from partners.fields import IdMultipleChoiceField
 from partners.models import Domain, Public
+from partners.reference_lists import ReferenceMultipleChoiceField
 
 from .enums import OffConventionReason, RefusalReason
 from .models import COMMENT_MAX_LENGTH, DUPLICATE_REFERENCE_MESSAGE, RADIUS_CHOICES_KM, Case
@@ -21,7 +21,7 @@ RADIUS_MESSAGE = (
 )
 
 
-class DomainsField(IdMultipleChoiceField):
+class DomainsField(ReferenceMultipleChoiceField):
     def label_from_instance(self, domain):
         return domain.label
 
@@ -39,7 +39,7 @@ class CaseForm(forms.ModelForm):
         error_messages={"required": "Indiquez le lieu de vie : un code postal ou une commune."},
         # Rendered by templates/components/place_field.html.
     )
-    publics = IdMultipleChoiceField(
+    publics = ReferenceMultipleChoiceField(
         label="Publics", queryset=Public.objects.active(), widget=forms.CheckboxSelectMultiple, required=False
     )
 

@@ -312,8 +312,6 @@ def report(rows, runs, load_before):
     sum(i * i for i in range(2_000_000))
     loop_ms = (time.perf_counter() - started) * 1000
     lines = [
-        INSIGHT_MARKER,
-        "",
         "# Insight benchmark — 1 000 000 referrals, PostgreSQL",
         "",
         f"- Date: {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, revision {revision}",
@@ -339,9 +337,9 @@ def report(rows, runs, load_before):
 
 def write_report(text):
     """After the search benchmark's sections: replace the insight section, or add it at the end."""
-    previous = RESULTS_PATH.read_text(encoding="utf-8") if RESULTS_PATH.exists() else ""
-    kept = previous.partition(INSIGHT_MARKER)[0].rstrip()
-    RESULTS_PATH.write_text((kept + "\n\n" if kept else "") + text, encoding="utf-8")
+    from bench_sections import write_section
+
+    write_section("insight", text, RESULTS_PATH)
     print(f"Written to {RESULTS_PATH.relative_to(ROOT)}")
 
 

@@ -94,8 +94,6 @@ def report(runs: dict[str, list[dict]]) -> str:
     backends = list(runs)
     first = runs[backends[0]]
     lines = [
-        MARKER,
-        "",
         "## Relevance on real-world services (`scripts/bench_relevance.py`)",
         "",
         f"{len(first)} queries workers type, over the 206 services of `tests/data/relevance/directory.json` "
@@ -143,9 +141,9 @@ def main():
         runs["PostgreSQL"] = run("postgresql")
     text = report(runs)
     print(text)
-    previous = RESULTS_PATH.read_text(encoding="utf-8") if RESULTS_PATH.exists() else ""
-    kept = previous.partition(MARKER)[0].rstrip()
-    RESULTS_PATH.write_text((kept + "\n\n" if kept else "") + text, encoding="utf-8")
+    from bench_sections import write_section
+
+    write_section("relevance", text, RESULTS_PATH)
     below = {b: mean(r["precision"] for r in rows) for b, rows in runs.items()}
     for backend, precision in below.items():
         print(

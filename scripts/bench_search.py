@@ -39,6 +39,8 @@ import time
 from pathlib import Path
 from urllib.parse import unquote, urlencode, urlparse
 
+import bench_sections
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_PATH = Path(__file__).resolve().parent / "bench_results.md"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/reseau_bench"
@@ -50,16 +52,36 @@ SEED = 2026
 BATCH = 2_000
 PAGE_TARGET_MS = 50.0
 SQLITE_SERVICES = 10_000  # one département imported from data·inclusion
-SQLITE_ORGANISATIONS = 4_000  # the national ratio
-SQLITE_PATH = ROOT / ".cache" / f"bench_sqlite_{SQLITE_SERVICES}.sqlite3"
-SQLITE_PAGE_TARGET_MS = 100.0
-SQLITE_MARKER = "<!-- SQLite run: written by `scripts/bench_search.py --sqlite`, keep this line -->"
+SQLITE_NATIONAL_SERVICES = 150_000  # the whole national import on the embedded default
+ORGANISATIONS_PER_SERVICE = 0.4  # the national ratio
+# First page p95 targets of the embedded default, by directory size.
+SQLITE_PAGE_TARGETS_MS = {SQLITE_SERVICES: 100.0, SQLITE_NATIONAL_SERVICES: 300.0}
+FIXED_COST_TARGET_MS = 10.0
+
+
+def sqlite_path(services: int) -> Path:
+    return ROOT / ".cache" / f"bench_sqlite_{services}.sqlite3"
+
+
+def sqlite_page_target_ms(services: int) -> float:
+    return SQLITE_PAGE_TARGETS_MS.get(services, 100.0 if services <= SQLITE_SERVICES else 300.0)
+
+
+# bench_results.md holds one section per run kind; each run replaces its own section only.
+SECTION_ORDER = ("postgresql", f"sqlite-{SQLITE_SERVICES}", f"sqlite-{SQLITE_NATIONAL_SERVICES}", "browser")
+
+
+def write_section(name: str, report: str, path: Path = RESULTS_PATH) -> None:
+    bench_sections.write_section(name, report, path, legacy_sqlite=f"sqlite-{SQLITE_SERVICES}")
+
+
 BASELINE_PER_KIND = 4  # the naive baseline takes seconds a query: the first 4 queries with words of each kind
 MARKER_NETWORK = "Réseau bench — Métropole de Lyon"
 WORKER_EMAIL = "bench.travailleur@reseau.test"
 PARTNER_CITY = "69123"  # Lyon: the convention's members are around it
 PARTNER_RADIUS_KM = 15
 PARTNER_COUNT = 30
+RESULTS_PER_PAGE = 20  # partners.views.RESULTS_PER_PAGE
 
 # Production-like settings: DEBUG off (no query log, no debug pages), but no HTTPS redirect and
 # plain static storage (no collectstatic needed). Each can be overridden from the environment.
@@ -966,6 +988,85 @@ def naive_sql(params):
     return queryset.count(), page
 
 
+# data·inclusion's API search (``search_query`` in its ``inclusion_data/v1/services.py``, read in
+# gip-inclusion/data-inclusion), reproduced on our own index and data: the words through
+# plainto_tsquery (every word, no prefix, no typo correction) on the stored vector; every match scored
+# with round(ts_rank_cd(vector, query, 32), 2); with a place, kept inside the radius and ordered by
+# 0.5 × score + 0.5 × (1 − distance / radius); without, ordered by round(score × 10) / 2 then its
+# quality score (our stand-in: freshness). Its configuration "french" is unaccent + French stemmer,
+# our french_unaccent. It selects the whole service and structure rows (contains_eager). Our filters
+# and our indexed bounding box stand in for its array filters and ST_DWithin on a computed geography
+# (not indexable there): a generous peer. Its API also counts the matches (pagination "total"),
+# timed separately and left out of the ratio.
+PEER_CONFIG = "french_unaccent"
+PEER_TSQUERY = f"plainto_tsquery('{PEER_CONFIG}', %s)"
+
+
+def peer_queryset(params):
+    from django.db.models import BooleanField, F, FloatField, Value
+    from django.db.models.expressions import RawSQL
+    from django.db.models.functions import Round
+
+    from partners.search import _filtered
+
+    queryset = _filtered(params).select_related("organisation")
+    text = params.text.strip()
+    score = None
+    if text:
+        queryset = queryset.filter(
+            RawSQL(f"partners_service.search_vector @@ {PEER_TSQUERY}", [text], output_field=BooleanField())
+        )
+        score = RawSQL(
+            f"round(ts_rank_cd(partners_service.search_vector, {PEER_TSQUERY}, 32)::numeric, 2)",
+            [text],
+            output_field=FloatField(),
+        )
+        queryset = queryset.annotate(score_recherche=score)
+    freshness = F("verified_on").desc(nulls_last=True)
+    if params.has_place:
+        distance_score = Value(1.0) - F("distance_km") / Value(float(params.radius_km))
+        mixed = (F("score_recherche") * Value(0.5) + distance_score * Value(0.5)) if score else distance_score
+        return queryset.annotate(peer_score=mixed).order_by(F("peer_score").desc())
+    if score is not None:
+        return queryset.order_by((Round(F("score_recherche") * Value(10)) / Value(2)).desc(), freshness)
+    return queryset.order_by(freshness)
+
+
+def peer_statements(params, page_number=1):
+    """(page SQL, count SQL) of the peer's search, compiled once, each with its parameters."""
+    queryset = peer_queryset(params)
+    offset = RESULTS_PER_PAGE * (page_number - 1)
+    page = queryset[offset : offset + RESULTS_PER_PAGE].query.sql_with_params()
+    count_sql, count_params = queryset.order_by().query.sql_with_params()
+    return page, (f"SELECT count(*) FROM ({count_sql}) AS peer", count_params)
+
+
+def run_statement(statement):
+    """Execute one statement and fetch its rows; returns (ms, row count)."""
+    from django.db import connection
+
+    sql, sql_params = statement
+    with connection.cursor() as cursor:
+        start = time.perf_counter()
+        cursor.execute(sql, sql_params)
+        rows = cursor.fetchall()
+        elapsed = (time.perf_counter() - start) * 1000
+    return elapsed, rows
+
+
+def bench_peer(params, runs, page_number=1):
+    """Timings of the peer's page query (runs) and of its count (fewer runs), after one warm-up."""
+    page_statement, count_statement = peer_statements(params, page_number)
+    run_statement(page_statement)  # warm-up
+    page_times = [run_statement(page_statement)[0] for _ in range(runs)]
+    count_times, count = [], 0
+    for _ in range(max(1, runs // 3)):
+        elapsed, rows = run_statement(count_statement)
+        count_times.append(elapsed)
+        count = rows[0][0]
+    return {"peer": page_times, "peer_count": count_times, "peer_results": count}
+
+
 def timed(function, runs):
     times = []
     result = None
@@ -977,11 +1078,16 @@ def timed(function, runs):
 
 
 class Phases:
-    """Where a request's time goes: SQL (every statement, middleware included), template rendering
-    (``render()`` minus the SQL it triggers) and the rest (Python: forms, ORM, middleware)."""
+    """Where a request's time goes: connecting to the database, SQL (every statement, middleware
+    included), template rendering (every top-level ``render()`` minus the SQL it triggers) and the
+    rest (Python: forms, ORM, middleware). Also counts the statements."""
 
     def __init__(self):
-        self.sql = self.render = self.render_sql = 0.0
+        self.reset()
+
+    def reset(self):
+        self.sql = self.render = self.render_sql = self.connect = 0.0
+        self.queries = 0
         self.rendering = False
 
     def _execute(self, execute, sql, params, many, context):
@@ -991,39 +1097,60 @@ class Phases:
         finally:
             elapsed = time.perf_counter() - start
             self.sql += elapsed
+            self.queries += 1
             if self.rendering:
                 self.render_sql += elapsed
 
     def _render(self, real_render):
-        def render(*args, **kwargs):
-            self.rendering = True
+        phases = self
+
+        def render(template, *args, **kwargs):
+            if phases.rendering:  # a template rendered while rendering another: counted once
+                return real_render(template, *args, **kwargs)
+            phases.rendering = True
             start = time.perf_counter()
             try:
-                return real_render(*args, **kwargs)
+                return real_render(template, *args, **kwargs)
             finally:
-                self.render += time.perf_counter() - start
-                self.rendering = False
+                phases.render += time.perf_counter() - start
+                phases.rendering = False
 
         return render
+
+    def _connect(self, real_connect):
+        def connect(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return real_connect(*args, **kwargs)
+            finally:
+                self.connect += time.perf_counter() - start
+
+        return connect
 
     @contextlib.contextmanager
     def measure(self):
         from unittest import mock
 
         from django.db import connection
+        from django.template.backends.django import Template
 
-        from partners import views
-
-        self.sql = self.render = self.render_sql = 0.0
+        self.reset()
         with (
             connection.execute_wrapper(self._execute),
-            mock.patch.object(views, "render", self._render(views.render)),
+            mock.patch.object(Template, "render", self._render(Template.render)),
+            mock.patch.object(connection, "connect", self._connect(connection.connect)),
         ):
             yield
 
     def split(self, total_ms):
-        sql, render = self.sql * 1000, (self.render - self.render_sql) * 1000
-        return {"sql": sql, "render": render, "python": total_ms - sql - render}
+        sql, render, connect = self.sql * 1000, (self.render - self.render_sql) * 1000, self.connect * 1000
+        return {
+            "connect": connect,
+            "sql": sql,
+            "render": render,
+            "python": total_ms - sql - render - connect,
+            "queries": self.queries,
+        }
 
 
 def machine_info():
@@ -1075,7 +1202,7 @@ def explain(sql_text):
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
-def main():
+def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rebuild", action="store_true", help="drop and rebuild the bench database")
     parser.add_argument("--runs", type=int, default=7, help="timed runs per query (default 7)")
@@ -1086,30 +1213,58 @@ def main():
         action="store_true",
         help=f"baseline on every query with words, not {BASELINE_PER_KIND} a kind",
     )
+    parser.add_argument(
+        "--no-peer", action="store_true", help="skip data·inclusion's search query (the peer)"
+    )
     parser.add_argument("--no-explain", action="store_true", help="skip EXPLAIN ANALYZE of slow kinds")
     parser.add_argument("--services", type=int, default=TARGET_SERVICES, help=argparse.SUPPRESS)
-    parser.add_argument("--organisations", type=int, default=TARGET_ORGANISATIONS, help=argparse.SUPPRESS)
+    parser.add_argument("--organisations", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--build-only", action="store_true", help="build the dataset, measure nothing")
     parser.add_argument(
         "--sqlite",
-        action="store_true",
-        help=f"SQLite at {SQLITE_SERVICES} services, in {SQLITE_PATH.relative_to(ROOT)} (built once)",
+        nargs="?",
+        type=int,
+        const=SQLITE_SERVICES,
+        metavar="SERVICES",
+        help=f"SQLite instead, at {SQLITE_SERVICES} services (or SERVICES, e.g. {SQLITE_NATIONAL_SERVICES}), "
+        "in .cache/bench_sqlite_<SERVICES>.sqlite3 (built once)",
     )
+    parser.add_argument(
+        "--steps",
+        default="search,routing,fixed",
+        help="what to time, among search, routing, fixed (the fixed cost of a page); default: all",
+    )
+    parser.add_argument(
+        "--kinds", default="", help="only the search kinds containing one of these (comma-separated)"
+    )
+    parser.add_argument("--only", default="", help="only the searches whose label contains this")
     args = parser.parse_args()
+    args.steps = {step.strip() for step in args.steps.split(",") if step.strip()}
+    # A subset is for development: printed, not written to bench_results.md.
+    args.partial = bool(args.kinds or args.only or args.steps != {"search", "routing", "fixed"})
+    return args
+
+
+def main():
+    args = parse_args()
 
     if args.sqlite:
-        if args.services == TARGET_SERVICES:
-            args.services, args.organisations = SQLITE_SERVICES, SQLITE_ORGANISATIONS
-        args.no_baseline = args.no_explain = True  # the baseline and EXPLAIN ANALYZE are PostgreSQL's
-        SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
+        args.services = args.sqlite
+        args.no_baseline = args.no_explain = args.no_peer = True  # PostgreSQL's (unaccent, tsvector)
+        database_path = sqlite_path(args.services)
+        database_path.parent.mkdir(parents=True, exist_ok=True)
         if args.rebuild:
-            SQLITE_PATH.unlink(missing_ok=True)
-        os.environ["DATABASE_URL"] = f"sqlite:///{SQLITE_PATH}"
+            database_path.unlink(missing_ok=True)
+        os.environ["DATABASE_URL"] = f"sqlite:///{database_path}"
+        section = f"sqlite-{args.services}"
     else:
         url = os.environ["DATABASE_URL"]
         if not url.startswith(("postgres://", "postgresql://")):
             sys.exit(f"The bench runs on PostgreSQL (or --sqlite): DATABASE_URL={url!r}.")
         ensure_database(url, drop=args.rebuild)
+        section = "postgresql"
+    if args.organisations is None:
+        args.organisations = round(args.services * ORGANISATIONS_PER_SERVICE)
 
     sys.path.insert(0, str(ROOT))
     import django
@@ -1119,7 +1274,6 @@ def main():
     from django.conf import settings
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     from partners.models import Organisation, Service
     from partners.partnerships import Partnerships
@@ -1138,7 +1292,7 @@ def main():
         if args.sqlite:
             cursor.execute("SELECT sqlite_version()")
             db_version = f"SQLite {cursor.fetchone()[0]}"
-            db_size = f"{SQLITE_PATH.stat().st_size / 1024 / 1024:.0f} MB"
+            db_size = f"{sqlite_path(args.services).stat().st_size / 1024 / 1024:.0f} MB"
         else:
             cursor.execute("SHOW server_version")
             db_version = f"PostgreSQL {cursor.fetchone()[0]}"
@@ -1154,18 +1308,61 @@ def main():
     secure = not settings.DEBUG
     partner_ids = Partnerships.of(worker.service_id).partner_ids
 
+    kinds = [kind.strip().lower() for kind in args.kinds.split(",") if kind.strip()]
+    queries = [
+        (kind, label, raw)
+        for kind, label, raw in bench_queries(sqlite=bool(args.sqlite))
+        if (not kinds or any(k in kind.lower() for k in kinds)) and args.only.lower() in label.lower()
+    ]
+    rows = bench_search(client, queries, partner_ids, args, secure) if "search" in args.steps else []
+    routing_rows = bench_routing(client, worker, args.runs, secure) if "routing" in args.steps else []
+    fixed_rows = bench_fixed_cost(client, args.runs * 4, secure) if "fixed" in args.steps else []
+
+    load_after = os.getloadavg()
+    report = render_report(
+        rows=rows,
+        args=args,
+        machine=machine_info(),
+        db_version=db_version,
+        db_size=db_size,
+        services=services,
+        active_services=active_services,
+        organisations=organisations,
+        build_timings=build_timings,
+        build_total=build_total,
+        load=(load_before, load_after),
+    )
+    if rows and not args.no_peer:
+        report += peer_section(rows)
+    if routing_rows:
+        report += routing_section(routing_rows)
+    if fixed_rows:
+        report += fixed_cost_section(fixed_rows)
+    if rows and not args.no_explain:
+        report += explain_section(rows)
+    report += f"\nTotal bench run time: {time.perf_counter() - bench_start:.0f} s.\n"
+    print()
+    print(report)
+    if args.partial:
+        print("Partial run (--kinds, --only or --steps): bench_results.md left as it was.")
+        return
+    write_section(section, report)
+    print(f"Written to {RESULTS_PATH.relative_to(ROOT)} (section {section})")
+
+
+def bench_search(client, queries, partner_ids, args, secure):
+    """Server time of /recherche/ for each query, its SQL, the naive baseline and the peer."""
     phases = Phases()
     rows = []
-    for kind, label, raw in bench_queries(sqlite=args.sqlite):
+    for kind, label, raw in queries:
         query = resolve(raw)
         url_path = "/recherche/?" + urlencode(query, doseq=True)
         params = search_params_of(query, partner_ids)
         response = client.get(url_path, secure=secure)  # warm-up
         assert response.status_code == 200, (label, response.status_code)
-        with CaptureQueriesContext(connection) as capture:
+        captured = []
+        with capture_statements(captured):
             response = client.get(url_path, secure=secure)
-        # Copied now: captured_queries reads the connection's log, which the next request resets.
-        captured = list(capture.captured_queries)
         assert response.status_code == 200, (label, response.status_code)
         view_times, splits = [], []
         for _ in range(args.runs):
@@ -1190,6 +1387,7 @@ def main():
             "url": url_path,
             "view": view_times,
             "splits": splits,
+            "page_sql": [split["sql"] for split in splits],
             "fragment": fragment_times,
             "sql": sql_times,
             "queries": len(captured),
@@ -1207,46 +1405,186 @@ def main():
                 base_count, _ = naive_sql(params)
                 base_times.append((time.perf_counter() - start) * 1000)
             row.update(baseline=base_times, baseline_count=base_count)
+        if not args.no_peer:
+            row.update(bench_peer(params, args.runs, int(query.get("page", 1))))
         rows.append(row)
+        page_sql = statistics.median(row["page_sql"])
         print(
             f"  {kind:<24} {label:<42} {statistics.median(view_times):7.1f} ms  "
-            f"{len(captured):2d} q  {count:6d} res"
+            f"{len(captured):2d} q  {count:6d} res  page SQL {page_sql:6.1f} ms"
+            + (
+                f"  peer {statistics.median(row['peer']):6.1f} ms  ours÷peer "
+                f"{page_sql / statistics.median(row['peer']):5.2f}"
+                if "peer" in row
+                else ""
+            )
             + (f"  baseline {statistics.median(row['baseline']):7.1f} ms" if "baseline" in row else ""),
             flush=True,
         )
+    return rows
 
-    routing_rows = [] if args.sqlite else bench_routing(client, worker, args.runs, secure)
 
-    load_after = os.getloadavg()
-    report = render_report(
-        rows=rows,
-        args=args,
-        machine=machine_info(),
-        db_version=db_version,
-        db_size=db_size,
-        services=services,
-        active_services=active_services,
-        organisations=organisations,
-        build_timings=build_timings,
-        build_total=build_total,
-        load=(load_before, load_after),
-    )
-    if routing_rows:
-        report += routing_section(routing_rows)
-    if not args.no_explain:
-        report += explain_section(rows)
-    report += f"\nTotal bench run time: {time.perf_counter() - bench_start:.0f} s.\n"
-    print()
-    print(report)
-    # One file, two runs: the PostgreSQL report above the marker, the SQLite one below it.
-    previous = RESULTS_PATH.read_text(encoding="utf-8") if RESULTS_PATH.exists() else ""
-    postgresql_part, _, sqlite_part = previous.partition(SQLITE_MARKER)
-    if args.sqlite:
-        text = f"{postgresql_part.rstrip()}\n\n{SQLITE_MARKER}\n\n{report}"
-    else:
-        text = report + (f"\n{SQLITE_MARKER}\n\n{sqlite_part.strip()}\n" if sqlite_part.strip() else "")
-    RESULTS_PATH.write_text(text, encoding="utf-8")
-    print(f"Written to {RESULTS_PATH.relative_to(ROOT)}")
+@contextlib.contextmanager
+def capture_statements(captured):
+    """Every statement run inside, as {"sql", "time"} (what CaptureQueriesContext gives with DEBUG on)."""
+    from django.db import connection
+
+    def record(execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            text = sql
+            if params is not None and not many:
+                with contextlib.suppress(Exception):
+                    text = connection.ops.last_executed_query(context["cursor"], sql, params)
+            captured.append({"sql": text, "time": f"{time.perf_counter() - start:.6f}"})
+
+    with connection.execute_wrapper(record):
+        yield
+
+
+# Pages whose time is mostly fixed cost: session, user, partnerships, reference lists, templates.
+FIXED_COST_PAGES = [
+    ("page triviale (Mes courriels)", "accounts:notification_settings", {}),
+    ("accueil", "home", {}),
+    ("recherche sans requête", "partners:search", {}),
+    ("recherche sans requête, fragment htmx", "partners:search", {"HX-Request": "true"}),
+]
+
+
+def bench_fixed_cost(client, runs, secure):
+    """Server time of pages that do little but what every page does, split connect/SQL/templates/Python."""
+    from django.db import connection
+    from django.urls import reverse
+
+    phases = Phases()
+    rows = []
+    for label, name, headers in FIXED_COST_PAGES:
+        url_path = reverse(name)
+        for _ in range(3):  # warm-up
+            response = client.get(url_path, secure=secure, headers=headers)
+            assert response.status_code == 200, (label, response.status_code)
+        times, splits = [], []
+        for _ in range(runs):
+            with phases.measure():
+                start = time.perf_counter()
+                response = client.get(url_path, secure=secure, headers=headers)
+                times.append((time.perf_counter() - start) * 1000)
+            splits.append(phases.split(times[-1]))
+            assert response.status_code == 200, (label, response.status_code)
+        rows.append({"label": label, "url": url_path, "view": times, "splits": splits})
+    # Django's test client never closes the connection between requests; a server does, after each one,
+    # unless CONN_MAX_AGE keeps it: what one connection per request costs, on the simplest page.
+    label, name, headers = FIXED_COST_PAGES[0]
+    label, url_path = f"{label}, une connexion par requête (CONN_MAX_AGE=0)", reverse(name)
+    times, splits = [], []
+    for _ in range(runs):
+        connection.close()
+        with phases.measure():
+            start = time.perf_counter()
+            response = client.get(url_path, secure=secure, headers=headers)
+            times.append((time.perf_counter() - start) * 1000)
+        splits.append(phases.split(times[-1]))
+        assert response.status_code == 200, (label, response.status_code)
+    rows.append({"label": label, "url": url_path, "view": times, "splits": splits})
+    for row in rows:
+        times, splits = row["view"], row["splits"]
+        print(
+            f"  coût fixe {row['label']:<40} p50 {statistics.median(times):6.1f} ms  "
+            f"{splits[-1]['queries']:2d} q  "
+            + "  ".join(
+                f"{part} {statistics.fmean(split[part] for split in splits):.1f}"
+                for part in ("connect", "sql", "render", "python")
+            ),
+            flush=True,
+        )
+    return rows
+
+
+def fixed_cost_section(rows):
+    lines = [
+        "## Fixed cost of a page",
+        "",
+        f"Target: under {FIXED_COST_TARGET_MS:.0f} ms of server time for what every page does (session, "
+        "user, partnerships, reference lists, form choices, templates), measured on pages that do little "
+        "else. Means in ms over the runs; `connect`: opening the database connection (0 when the "
+        "connection persists, `CONN_MAX_AGE`); `SQL`: every statement; `templates`: rendering minus its SQL; "
+        "`Python`: the rest.",
+        "",
+        "| page | SQL/page | p50 | p95 | mean | connect | SQL | templates | Python | target |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        view = summary(row["view"])
+        means = {
+            part: statistics.fmean(split[part] for split in row["splits"])
+            for part in ("connect", "sql", "render", "python")
+        }
+        verdict = "✅" if view["p50"] < FIXED_COST_TARGET_MS else "❌"
+        if "CONN_MAX_AGE=0" in row["label"]:
+            verdict = "– (what persistent connections save)"
+        lines.append(
+            f"| {row['label']} (`{row['url']}`) | {row['splits'][-1]['queries']} | {view['p50']:.1f} | "
+            f"{view['p95']:.1f} | {statistics.fmean(row['view']):.1f} | {means['connect']:.1f} | "
+            f"{means['sql']:.1f} | {means['render']:.1f} | {means['python']:.1f} | {verdict} |"
+        )
+    return "\n".join(lines) + "\n\n"
+
+
+def peer_section(rows):
+    """Our page's SQL against data·inclusion's search query, per query and per kind."""
+    with_peer = [row for row in rows if "peer" in row]
+    if not with_peer:
+        return ""
+
+    def ratio(row):
+        return statistics.median(row["page_sql"]) / statistics.median(row["peer"])
+
+    lines = [
+        "## Against a peer: data·inclusion's search query, on our index and data",
+        "",
+        "Its API's `search_query` (gip-inclusion/data-inclusion, `inclusion_data/v1/services.py`) "
+        "reproduced here: `plainto_tsquery` of the words (configuration `french_unaccent`, its "
+        "`public.french`: unaccent then the French stemmer), `round(ts_rank_cd(vector, query, 32), 2)` "
+        "for every match, mixed 50/50 with `1 − distance / radius` inside the radius (with a place), "
+        "else ordered by that score then freshness (its quality score's stand-in); whole service and "
+        "structure rows, first page of 20. Same filters as ours, and our indexed bounding box for the "
+        "place (its `ST_DWithin` on a computed geography cannot use an index): a generous peer. "
+        "`ours`: **all the SQL of our page** (session, user, partnerships, search, count, page, display "
+        "data, form choices), summed from the statements the view ran; `peer`: its single ranking "
+        "query. Its API also counts the matches for its `total`: timed apart (`peer count`), not in the "
+        "ratio. Medians in ms; ratio = ours ÷ peer (under 1: our page's SQL is cheaper than its one "
+        "query).",
+        "",
+        "| kind | queries | ours p50 | peer p50 | ratio median | ratio max | ours dearer in |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    kinds = list(dict.fromkeys(row["kind"] for row in with_peer))
+    groups = [(kind, [row for row in with_peer if row["kind"] == kind]) for kind in kinds]
+    groups.append(("**all**", with_peer))
+    for kind, group in groups:
+        ratios = [ratio(row) for row in group]
+        dearer = sum(1 for value in ratios if value > 1)
+        lines.append(
+            f"| {kind} | {len(group)} | "
+            f"{statistics.median(statistics.median(row['page_sql']) for row in group):.1f} | "
+            f"{statistics.median(statistics.median(row['peer']) for row in group):.1f} | "
+            f"{statistics.median(ratios):.2f} | {max(ratios):.2f} | {dearer} of {len(group)} "
+            f"{'✅' if not dearer else '❌'} |"
+        )
+    lines += [
+        "",
+        "| kind | query | our results | peer results | ours (page SQL) | peer | ours ÷ peer | peer count |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in with_peer:
+        lines.append(
+            f"| {row['kind']} | {row['label']} | {row['count']} | {row['peer_results']} | "
+            f"{statistics.median(row['page_sql']):.1f} | {statistics.median(row['peer']):.1f} | "
+            f"{ratio(row):.2f} | {statistics.median(row['peer_count']):.1f} |"
+        )
+    return "\n".join(lines) + "\n\n"
 
 
 def render_report(
@@ -1265,9 +1603,10 @@ def render_report(
 ):
     from partners.search import RESULT_CAP
 
-    target_ms = SQLITE_PAGE_TARGET_MS if args.sqlite else PAGE_TARGET_MS
+    target_ms = sqlite_page_target_ms(args.services) if args.sqlite else PAGE_TARGET_MS
+    size = "one département's size" if args.services <= SQLITE_SERVICES else "national scale"
     lines = [
-        "# Search benchmark — one département's size, SQLite (embedded default)"
+        f"# Search benchmark — {size} ({args.services} services), SQLite (embedded default)"
         if args.sqlite
         else "# Search benchmark — national scale, PostgreSQL",
         "",
@@ -1318,7 +1657,8 @@ def render_report(
     ]
     kinds = list(dict.fromkeys(row["kind"] for row in rows))
     groups = [(kind, [row for row in rows if row["kind"] == kind]) for kind in kinds]
-    groups.append(("**all**", rows))
+    if rows:
+        groups.append(("**all**", rows))
     for kind, group in groups:
         view = summary([t for row in group for t in row["view"]])
         fragment = summary([t for row in group for t in row["fragment"]])
@@ -1349,19 +1689,20 @@ def render_report(
         "as the user types (`HX-Request: true`, no form rendered); `SQL`: see above. "
         "`SQL/page`: SQL queries per page view (session and user included).",
         "",
-        "Where the full-page time goes (means, ms): SQL = every statement of the request (session, "
-        "user, search, page, display data, form choices); templates = rendering minus the SQL it "
-        "triggers; Python = the rest (form validation, place lookup, ORM, middleware).",
+        "Where the full-page time goes (means, ms): connect = opening the database connection (0 when "
+        "it persists); SQL = every statement of the request (session, user, search, page, display data, "
+        "form choices); templates = rendering minus the SQL it triggers; Python = the rest (form "
+        "validation, place lookup, ORM, middleware).",
         "",
-        "| kind | total | SQL | templates | Python |",
-        "|---|---|---|---|---|",
+        "| kind | total | connect | SQL | templates | Python |",
+        "|---|---|---|---|---|---|",
         *[
-            "| {} | {:.1f} | {:.1f} | {:.1f} | {:.1f} |".format(
+            "| {} | {:.1f} | {:.1f} | {:.1f} | {:.1f} | {:.1f} |".format(
                 kind,
                 statistics.fmean(t for row in group for t in row["view"]),
                 *(
                     statistics.fmean(split[part] for row in group for split in row["splits"])
-                    for part in ("sql", "render", "python")
+                    for part in ("connect", "sql", "render", "python")
                 ),
             )
             for kind, group in groups

@@ -304,6 +304,7 @@ def test_a_case_closed_meanwhile_cannot_be_referred(network):
 
 def test_preview_costs_the_same_queries_for_two_services_or_three(network, case):
     case, _ = case
+    referral_preview(case=case, service_ids=[network["partner"].pk])  # loads the reference lists once
     with CaptureQueriesContext(connection) as one:
         preview = referral_preview(case=case, service_ids=[network["partner"].pk, network["outside_food"].pk])
     assert [result.classification for _, _, result in preview] == [
