@@ -69,3 +69,6 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(line))
         if dry_run:
             self.stdout.write("Simulation (--dry-run) : rien n'a été enregistré.")
+        if report.nothing_usable:  # a cron job must see it failed
+            rejected = report.structures["rejected"] + report.services["rejected"]
+            raise CommandError(f"Aucun enregistrement n'a pu être importé ({rejected} rejeté(s)).")
