@@ -52,7 +52,11 @@ test-browser: setup
 # then times /recherche/ and routing (~5 min); then SQLite, the embedded default, at one département's
 # size (10 000 services in .cache/, built once in ~30 s, timed in ~1 min). Results in
 # scripts/bench_results.md. BENCH_ARGS=--rebuild to rebuild both.
+# Then the data·inclusion import (scripts/bench_import.py, ~15 min on a quiet machine): 150 000 services
+# into a fresh SQLite file and a fresh PostgreSQL database (import_bench, dropped each run), imported
+# then re-imported unchanged; and one département imported next to the demo, its pages timed before/after.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/reseau_bench
+IMPORT_BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/import_bench
 # The bench times production settings (DEBUG off, set by the script): they need a site URL.
 BENCH_SITE_URL ?= http://127.0.0.1:8000
 bench: $(VENV)/.installed
@@ -63,6 +67,8 @@ bench: $(VENV)/.installed
 	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_DEBUG=false DJANGO_SITE_URL=$(BENCH_SITE_URL) \
 	  $(PY) scripts/bench_search.py $(BENCH_ARGS)
 	DJANGO_DEBUG=false DJANGO_SITE_URL=$(BENCH_SITE_URL) $(PY) scripts/bench_search.py --sqlite $(BENCH_ARGS)
+	DJANGO_DEBUG=false DJANGO_SITE_URL=$(BENCH_SITE_URL) IMPORT_BENCH_DATABASE_URL=$(IMPORT_BENCH_DATABASE_URL) \
+	  $(PY) scripts/bench_import.py
 
 quality: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -13,7 +13,19 @@ a service-only key (``structure_id``, ``thematiques``…) is a service, any othe
   rejected record is reported with its id and a French reason, the others go in. Integral float
   SIRETs (``13003013300016.0``, spreadsheets' doing) are read as the 14-digit string they were.
 - Records are matched by their stable key (``source``, ``id``): created, updated when a field the
-  import owns changed (README, "data·inclusion"), counted unchanged otherwise, never duplicated.
+  import owns changed, counted unchanged otherwise, never duplicated. A record identical to the one
+  last imported (``record_digest``, stored on its row; for a service, with its structure's hours) is
+  counted unchanged without being validated nor compared: the cost of a re-import with no change.
+  ``compare_all`` compares every record field by field instead (and rewrites owned fields edited by hand).
+- **What an import owns** (rewritten from the source): of an organisation ``ORGANISATION_FIELDS``
+  (name, SIRET, website, opening hours); of a service ``SERVICE_FIELDS`` (organisation, name,
+  description, commune, address, postcode, coordinates, opening hours — the structure's when the
+  service has none —, phone, e-mail, website from ``lien_mobilisation``, referral mode and details,
+  ``verified_on`` from ``date_maj``, active flag) and the *national* rows of ``SERVICE_RELATIONS``
+  (thématiques, publics, types, frais, modes d'accueil). **What stays local**: everything else —
+  capacity and its date (set by the service), local thématiques, publics and modes d'accueil
+  (``is_national`` off), languages, intervention radius and communes, convention memberships,
+  referrals, an organisation's legal kind and BCE number.
 - Work goes by batches of ``BATCH_SIZE`` records, one transaction each, a fixed number of queries
   per batch. History is skipped (bulk writes); the search index is fed once per batch.
 - ``deactivate_missing=SOURCE``: after a complete import, active services of that source absent
@@ -372,12 +384,12 @@ def _key_filter(keys) -> Q:
 # --- Structures → organisations ----------------------------------------------------------------
 
 
-def _import_structure_records(batch, report, rejected_structures):
+def _import_structure_records(batch, report, rejected_structures, compare_all=False):
     """``batch`` [(path, raw record)]: records whose digest an organisation already holds are counted
     unchanged; the others are validated, then created or updated."""
     from data_inclusion.schema import v1 as schema
 
-    known = _known_digests(Organisation, [_raw_key(record) for _, record in batch])
+    known = {} if compare_all else _known_digests(Organisation, [_raw_key(record) for _, record in batch])
     validated = []
     for path, record in batch:
         key, digest = _raw_key(record), record_digest(record)
@@ -530,12 +542,14 @@ def _service_values(service, organisation, place, report):
     }
 
 
-def _import_service_records(batch, report, refs, rejected_structures):
+def _import_service_records(batch, report, refs, rejected_structures, compare_all=False):
     """``batch`` [(path, raw record)]: records whose digest (with their structure's hours) an active
     service already holds are counted unchanged; the others are validated, then created or updated."""
     from data_inclusion.schema import v1 as schema
 
-    known = _known_digests(Service, [_raw_key(record) for _, record in batch], active=True)
+    known = (
+        {} if compare_all else _known_digests(Service, [_raw_key(record) for _, record in batch], active=True)
+    )
     structure_keys = {_raw_key(record, "structure_id") for _, record in batch}
     hours = {
         (source, source_id): opening_hours
@@ -732,6 +746,7 @@ def import_data_inclusion(
     dry_run: bool = False,
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
+    compare_all: bool = False,
 ) -> ImportReport:
     """Import the structures and services of ``paths`` (see the module docstring).
 
@@ -749,14 +764,14 @@ def import_data_inclusion(
     with search_index_paused():  # bulk writes: the index is fed once per batch
         if dry_run:
             with transaction.atomic():
-                _run(paths, report, deactivate_missing, progress, batch_size)
+                _run(paths, report, deactivate_missing, progress, batch_size, compare_all)
                 transaction.set_rollback(True)
         else:
-            _run(paths, report, deactivate_missing, progress, batch_size)
+            _run(paths, report, deactivate_missing, progress, batch_size, compare_all)
     return report
 
 
-def _run(paths, report, deactivate_missing, progress, batch_size):
+def _run(paths, report, deactivate_missing, progress, batch_size, compare_all):
     # Structures first (pass 1), services second (pass 2): a service may precede its structure.
     seen_structures, rejected_structures, batch = set(), set(), []
     for path in paths:
@@ -774,10 +789,12 @@ def _run(paths, report, deactivate_missing, progress, batch_size):
                 seen_structures.add(key)
             batch.append((path, record))
             if len(batch) >= batch_size:
-                _write_batch(_import_structure_records, batch, report, "structure", rejected_structures)
+                _write_batch(
+                    _import_structure_records, batch, report, "structure", rejected_structures, compare_all
+                )
                 batch = []
     if batch:
-        _write_batch(_import_structure_records, batch, report, "structure", rejected_structures)
+        _write_batch(_import_structure_records, batch, report, "structure", rejected_structures, compare_all)
     del seen_structures
 
     refs = _Referentials.load()
@@ -795,10 +812,14 @@ def _run(paths, report, deactivate_missing, progress, batch_size):
                 seen_services.add(key)
             batch.append((path, record))
             if len(batch) >= batch_size:
-                _write_batch(_import_service_records, batch, report, "service", refs, rejected_structures)
+                _write_batch(
+                    _import_service_records, batch, report, "service", refs, rejected_structures, compare_all
+                )
                 batch = []
     if batch:
-        _write_batch(_import_service_records, batch, report, "service", refs, rejected_structures)
+        _write_batch(
+            _import_service_records, batch, report, "service", refs, rejected_structures, compare_all
+        )
     if deactivate_missing:
         _deactivate_missing(deactivate_missing, seen_services, report, batch_size)
 

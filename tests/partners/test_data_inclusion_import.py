@@ -584,3 +584,30 @@ def test_an_import_costs_the_same_queries_for_3_or_30_services(
     with django_assert_max_num_queries(QUERIES_PER_IMPORT):
         report = import_data_inclusion([path])
     assert report.services["unchanged"] == count
+
+
+def test_an_unchanged_record_is_not_read_again_and_compare_all_restores_hand_edited_owned_fields():
+    run(STRUCTURES, SERVICES)
+    food = Service.objects.get(source_id="dora--svc-alim")
+    food.phone = "06 11 11 11 11"  # a field the import owns, edited by hand
+    food.save()
+
+    output = run(STRUCTURES, SERVICES)  # the source did not change: the record is skipped by its digest
+    assert "Services : 0 créé(s), 0 mis à jour, 2 inchangé(s)" in output
+    food.refresh_from_db()
+    assert food.phone == "06 11 11 11 11"
+
+    output = run(STRUCTURES, SERVICES, compare_all=True)
+    assert "Services : 0 créé(s), 1 mis à jour, 1 inchangé(s)" in output
+    food.refresh_from_db()
+    assert food.phone == "02 99 00 00 01"
+
+
+def test_a_record_is_compared_again_when_its_digest_was_lost(tmp_path):
+    run(STRUCTURES, SERVICES)
+    Service.objects.update(import_digest="")  # e.g. rows imported before digests existed
+    before = snapshot()
+    output = run(STRUCTURES, SERVICES)
+    assert "Services : 0 créé(s), 0 mis à jour, 2 inchangé(s)" in output
+    assert snapshot() == before
+    assert "" not in set(Service.objects.values_list("import_digest", flat=True))  # written back
