@@ -783,14 +783,14 @@ ROUTING_CASES = [
 ]
 
 
-def routing_cases(worker, cases=ROUTING_CASES):
+def routing_cases(worker, definitions=ROUTING_CASES):
     """The bench's 5-need cases, owned by the bench worker's service (created once, then reused)."""
     from partners.filters import resolve_place
     from partners.models import Domain
     from referrals.models import Case
 
     cases = []
-    for number, (label, place, radius, codes) in enumerate(cases, start=1):
+    for number, (label, place, radius, codes) in enumerate(definitions, start=1):
         commune, _ = resolve_place(place)
         case, _ = Case.objects.update_or_create(
             reference=f"BENCH-ROUTAGE-{number}",
