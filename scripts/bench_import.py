@@ -92,7 +92,10 @@ def manage(database_url, *arguments, quiet=True):
 
 
 def timed_import(database_url, paths):
-    """``import_data_inclusion`` in its own process: (seconds, peak RSS in MB, summary lines)."""
+    """``import_data_inclusion`` in its own process: (seconds, peak RSS in MB, summary lines, CPU seconds).
+
+    CPU seconds: user + system time of the import process itself (not the PostgreSQL server's): on a
+    machine shared with other jobs, what the import costs regardless of how long it waited for a core."""
     with tempfile.TemporaryFile("w+", encoding="utf-8") as output:
         start = time.perf_counter()
         process = subprocess.Popen(
@@ -115,7 +118,7 @@ def timed_import(database_url, paths):
     notes = [line for line in lines if line not in summary]
     if notes:
         print(f"  ({len(notes)} other lines, the first: {notes[:3]})")
-    return seconds, usage.ru_maxrss / 1024, summary
+    return seconds, usage.ru_maxrss / 1024, summary, usage.ru_utime + usage.ru_stime
 
 
 # --- Databases ----------------------------------------------------------------------------------
@@ -312,9 +315,14 @@ def national(label, database_url, paths, services, prepared=False):
     print(f"{label}: fresh database…", flush=True)
     setup = 0 if prepared else prepare(database_url)
     first = timed_import(database_url, paths)
-    print(f"  first import {first[0]:.1f} s, peak RSS {first[1]:.0f} MB: {' '.join(first[2])}", flush=True)
+    print(
+        f"  first import {first[0]:.1f} s (CPU {first[3]:.1f} s), RSS {first[1]:.0f} MB: {first[2]}",
+        flush=True,
+    )
     again = timed_import(database_url, paths)
-    print(f"  re-import {again[0]:.1f} s, peak RSS {again[1]:.0f} MB: {' '.join(again[2])}", flush=True)
+    print(
+        f"  re-import {again[0]:.1f} s (CPU {again[3]:.1f} s), RSS {again[1]:.0f} MB: {again[2]}", flush=True
+    )
     created = re.search(r"Services : (\d+) créé", first[2][1])
     unchanged = re.search(r"(\d+) inchangé\(s\), 0 désactivé", again[2][1])
     assert created and int(created.group(1)) == services, first[2]
@@ -486,7 +494,7 @@ def department(paths, runs):
     print("Département: demo in a fresh SQLite database…", flush=True)
     prepare(database_url, demo=True)
     before = pages(database_url, runs)
-    seconds, rss, lines = timed_import(database_url, paths)
+    seconds, rss, lines, _ = timed_import(database_url, paths)
     print(
         f"  import of the département {seconds:.1f} s, peak RSS {rss:.0f} MB: {' '.join(lines)}", flush=True
     )
@@ -522,21 +530,22 @@ def render(national_rows, department_result, services, structures, sizes, machin
     ]
     if national_rows:
         lines += [
-            f"| database | first import (target < {_minutes(IMPORT_TARGET_S)}) | peak RSS | "
-            f"re-import, no change (target < {_minutes(REIMPORT_TARGET_S)}) | peak RSS |",
-            "|---|---|---|---|---|",
+            f"| database | first import (target < {_minutes(IMPORT_TARGET_S)}) | its CPU time | peak RSS | "
+            f"re-import, no change (target < {_minutes(REIMPORT_TARGET_S)}) | its CPU time | peak RSS |",
+            "|---|---|---|---|---|---|---|",
         ]
         for row in national_rows:
             first, again = row["first"], row["again"]
             lines.append(
                 f"| {row['label']} | {_minutes(first[0])} {'✅' if first[0] < IMPORT_TARGET_S else '❌'} | "
-                f"{first[1]:.0f} MB | {_minutes(again[0])} {'✅' if again[0] < REIMPORT_TARGET_S else '❌'} | "
-                f"{again[1]:.0f} MB |"
+                f"{_minutes(first[3])} | {first[1]:.0f} MB | "
+                f"{_minutes(again[0])} {'✅' if again[0] < REIMPORT_TARGET_S else '❌'} | "
+                f"{_minutes(again[3])} | {again[1]:.0f} MB |"
             )
         lines.append("")
     if department_result:
         before, after = department_result["before"], department_result["after"]
-        seconds, rss, summary_lines = department_result["import"]
+        seconds, rss, summary_lines, _ = department_result["import"]
         lines += [
             f"## One département in the embedded database (SQLite): {after['totals']['services'] - before['totals']['services']} "
             f"services imported next to the demo",

@@ -5,11 +5,12 @@ import json
 import shutil
 from io import StringIO
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from partners import data_inclusion
@@ -520,10 +521,12 @@ def _command_line(*arguments):
     """The command as a shell runs it: (exit code, stdout, stderr)."""
     out, err = StringIO(), StringIO()
     command = ImportCommand(stdout=out, stderr=err)
-    try:
-        command.run_from_argv(["manage.py", "import_data_inclusion", *map(str, arguments)])
-    except SystemExit as exit:
-        return exit.code, out.getvalue(), err.getvalue()
+    # run_from_argv closes every connection when done: not the test's own (PostgreSQL would lose it).
+    with mock.patch.object(connections, "close_all"):
+        try:
+            command.run_from_argv(["manage.py", "import_data_inclusion", *map(str, arguments)])
+        except SystemExit as exit:
+            return exit.code, out.getvalue(), err.getvalue()
     return 0, out.getvalue(), err.getvalue()
 
 
