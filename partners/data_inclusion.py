@@ -6,9 +6,10 @@ a service-only key (``structure_id``, ``thematiques``…) is a service, any othe
 
 - Files are streamed with ``ijson`` (C backend): memory holds one batch of records plus the keys
   already seen, never a whole file. Every file is first read once, writing nothing, so a file that
-  is not JSON (or cut short) is reported before anything is written. Then structures are
-  imported (first pass over the files), then services (second pass), so a service may come before
-  its structure or in another file.
+  is not JSON (or cut short) is reported before anything is written; that reading also counts each
+  file's structures and services. Then structures are imported (a pass over the files holding some),
+  then services (a pass over the files holding some), so a service may come before its structure or
+  in another file.
 - Each record is validated by the schema package's own models (``data_inclusion.schema.v1``); a
   rejected record is reported with its id and a French reason, the others go in. Integral float
   SIRETs (``13003013300016.0``, spreadsheets' doing) are read as the 14-digit string they were.
@@ -227,12 +228,22 @@ def _json_error(path, error):
     return f"{path} : JSON invalide ({text.splitlines()[0].strip()})."
 
 
-def check_files(paths, progress: Progress | None = None) -> dict[Path, int]:
+def check_files(paths, progress: Progress | None = None) -> list[tuple[Path, Counter]]:
     """Read every file once (~0.5 s per 100 MB): a broken file is refused before anything is written.
 
-    Returns the number of records of each file.
+    Returns, for each file, its number of records by kind ("structure", "service"; anything else is
+    counted as a structure, the pass that rejects it): a pass skips the files without its kind.
     """
-    return {Path(path): sum(1 for _ in _records(Path(path), progress, "lecture")) for path in paths}
+    return [
+        (
+            path,
+            Counter(
+                "service" if isinstance(record, dict) and _is_service(record) else "structure"
+                for record in _records(path, progress, "lecture")
+            ),
+        )
+        for path in map(Path, paths)
+    ]
 
 
 def _is_service(record: dict) -> bool:
@@ -753,10 +764,10 @@ def import_data_inclusion(
     Raises DataInclusionFileError, before writing anything, when a file cannot be read as JSON.
     """
     paths = [Path(path) for path in paths]
-    counts = check_files(paths, progress)
+    kinds = check_files(paths, progress)
     report = ImportReport(dry_run=dry_run)
-    for path, count in counts.items():
-        if not count:
+    for path, count in kinds:
+        if not count.total():
             report.warnings.append(
                 f"{path} : aucun enregistrement trouvé (une liste d'enregistrements ou une page "
                 '{"items": [...]} est attendue).'
@@ -764,17 +775,18 @@ def import_data_inclusion(
     with search_index_paused():  # bulk writes: the index is fed once per batch
         if dry_run:
             with transaction.atomic():
-                _run(paths, report, deactivate_missing, progress, batch_size, compare_all)
+                _run(kinds, report, deactivate_missing, progress, batch_size, compare_all)
                 transaction.set_rollback(True)
         else:
-            _run(paths, report, deactivate_missing, progress, batch_size, compare_all)
+            _run(kinds, report, deactivate_missing, progress, batch_size, compare_all)
     return report
 
 
-def _run(paths, report, deactivate_missing, progress, batch_size, compare_all):
-    # Structures first (pass 1), services second (pass 2): a service may precede its structure.
+def _run(kinds, report, deactivate_missing, progress, batch_size, compare_all):
+    """``kinds``: check_files() of the paths. Structures first (pass 1 over the files holding some),
+    services second (pass 2): a service may precede its structure."""
     seen_structures, rejected_structures, batch = set(), set(), []
-    for path in paths:
+    for path in [path for path, count in kinds if count["structure"]]:
         for record in _records(path, progress, "structures"):
             if isinstance(record, dict) and _is_service(record):
                 continue
@@ -799,7 +811,7 @@ def _run(paths, report, deactivate_missing, progress, batch_size, compare_all):
 
     refs = _Referentials.load()
     seen_services, batch = set(), []
-    for path in paths:
+    for path in [path for path, count in kinds if count["service"]]:
         for record in _records(path, progress, "services"):
             if not (isinstance(record, dict) and _is_service(record)):
                 continue
