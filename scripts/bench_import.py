@@ -545,7 +545,7 @@ def render(national_rows, department_result, services, structures, sizes, machin
         lines.append("")
     if department_result:
         before, after = department_result["before"], department_result["after"]
-        seconds, rss, summary_lines, _ = department_result["import"]
+        seconds, rss, _ = department_result["import"]
         lines += [
             f"## One département in the embedded database (SQLite): {after['totals']['services'] - before['totals']['services']} "
             f"services imported next to the demo",
