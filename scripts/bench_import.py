@@ -50,7 +50,9 @@ DEPARTMENT_SERVICES = 8_000
 DEPARTMENT_STRUCTURES = 3_200
 IMPORT_TARGET_S = 300
 REIMPORT_TARGET_S = 60
-RESULTS_MARKER_START = "<!-- import bench: written by `scripts/bench_import.py`, keep this line -->"
+RESULTS_MARKER_START = (
+    "<!-- import bench: written by `scripts/bench_import.py`, keep this line -->"  # bench_search.py keeps it
+)
 RESULTS_MARKER_END = "<!-- end of import bench -->"
 
 # The settings bench_search.py times (production-like, DEBUG off); the database URL is always explicit.

@@ -54,6 +54,7 @@ SQLITE_ORGANISATIONS = 4_000  # the national ratio
 SQLITE_PATH = ROOT / ".cache" / f"bench_sqlite_{SQLITE_SERVICES}.sqlite3"
 SQLITE_PAGE_TARGET_MS = 100.0
 SQLITE_MARKER = "<!-- SQLite run: written by `scripts/bench_search.py --sqlite`, keep this line -->"
+IMPORT_MARKER = "<!-- import bench: written by `scripts/bench_import.py`, keep this line -->"
 BASELINE_PER_KIND = 4  # the naive baseline takes seconds a query: the first 4 queries with words of each kind
 MARKER_NETWORK = "Réseau bench — Métropole de Lyon"
 WORKER_EMAIL = "bench.travailleur@reseau.test"
@@ -1241,12 +1242,15 @@ def main():
     print(report)
     # One file, two runs: the PostgreSQL report above the marker, the SQLite one below it.
     previous = RESULTS_PATH.read_text(encoding="utf-8") if RESULTS_PATH.exists() else ""
+    # The import bench's section (scripts/bench_import.py) stays at the end, untouched.
+    previous, marker, import_part = previous.partition(IMPORT_MARKER)
+    import_part = f"\n{marker}{import_part}" if marker else ""
     postgresql_part, _, sqlite_part = previous.partition(SQLITE_MARKER)
     if args.sqlite:
         text = f"{postgresql_part.rstrip()}\n\n{SQLITE_MARKER}\n\n{report}"
     else:
         text = report + (f"\n{SQLITE_MARKER}\n\n{sqlite_part.strip()}\n" if sqlite_part.strip() else "")
-    RESULTS_PATH.write_text(text, encoding="utf-8")
+    RESULTS_PATH.write_text(text.rstrip() + "\n" + import_part, encoding="utf-8")
     print(f"Written to {RESULTS_PATH.relative_to(ROOT)}")
 
 
