@@ -508,6 +508,7 @@ def department(paths, runs):
 
 
 def _minutes(seconds):
+    seconds = round(seconds)
     return f"{seconds:.0f} s" if seconds < 60 else f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
 
 
