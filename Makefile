@@ -52,12 +52,16 @@ test-browser: setup
 # then times /recherche/ against data·inclusion's own search query, routing and the fixed cost of a page
 # (~6 min); then SQLite, the embedded default, at one département's size (10 000 services) and at the
 # national one (150 000), each built once in .cache/ (~30 s and ~2 min), search and routing; then live
-# search in chromium on the demo data; then relevance on real-world services (precision of the first 10
-# results, both databases, ~1.5 min; scripts/bench_relevance.py), then insight (below). Results in
+# search in chromium on the demo data; then the data·inclusion import (scripts/bench_import.py, ~15 min):
+# 150 000 services into a fresh SQLite file and a fresh PostgreSQL database (import_bench, dropped each
+# run), imported then re-imported unchanged, and one département imported next to the demo, its pages
+# timed before/after; then relevance on real-world services (precision of the first 10 results, both
+# databases, ~1.5 min; scripts/bench_relevance.py), then insight (below). Results in
 # scripts/bench_results.md, one section per run. BENCH_ARGS=--rebuild to rebuild the databases.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/reseau_bench
-# Insight: one network with 1 000 000 referrals in its own database (built once in a few minutes, then
-# reused), each insight page timed (~2 min); its section goes last in scripts/bench_results.md.
+IMPORT_BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/import_bench
+# Insight: one network with 1 000 000 referrals in its own database (built once, then reused), each
+# insight page timed (~2 min).
 INSIGHT_BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/insight_bench
 # The bench times production settings (DEBUG off, set by the script): they need a site URL.
 BENCH_SITE_URL ?= http://127.0.0.1:8000
@@ -71,6 +75,8 @@ bench: setup
 	DJANGO_DEBUG=false DJANGO_SITE_URL=$(BENCH_SITE_URL) $(PY) scripts/bench_search.py --sqlite 10000 $(BENCH_ARGS)
 	DJANGO_DEBUG=false DJANGO_SITE_URL=$(BENCH_SITE_URL) $(PY) scripts/bench_search.py --sqlite 150000 $(BENCH_ARGS)
 	DJANGO_DEBUG=false DJANGO_SITE_URL=$(BENCH_SITE_URL) $(PY) scripts/bench_live_search.py $(filter --rebuild,$(BENCH_ARGS))
+	DJANGO_DEBUG=false DJANGO_SITE_URL=$(BENCH_SITE_URL) IMPORT_BENCH_DATABASE_URL=$(IMPORT_BENCH_DATABASE_URL) \
+	  $(PY) scripts/bench_import.py
 	$(PY) scripts/bench_relevance.py
 	DATABASE_URL=$(INSIGHT_BENCH_DATABASE_URL) DJANGO_DEBUG=false DJANGO_SITE_URL=$(BENCH_SITE_URL) \
 	  $(PY) scripts/bench_insight.py $(BENCH_ARGS)

@@ -6,14 +6,27 @@ a service-only key (``structure_id``, ``thematiques``…) is a service, any othe
 
 - Files are streamed with ``ijson`` (C backend): memory holds one batch of records plus the keys
   already seen, never a whole file. Every file is first read once, writing nothing, so a file that
-  is not JSON (or cut short) is reported before anything is written. Then structures are
-  imported (first pass over the files), then services (second pass), so a service may come before
-  its structure or in another file.
+  is not JSON (or cut short) is reported before anything is written; that reading also counts each
+  file's structures and services. Then structures are imported (a pass over the files holding some),
+  then services (a pass over the files holding some), so a service may come before its structure or
+  in another file.
 - Each record is validated by the schema package's own models (``data_inclusion.schema.v1``); a
   rejected record is reported with its id and a French reason, the others go in. Integral float
   SIRETs (``13003013300016.0``, spreadsheets' doing) are read as the 14-digit string they were.
 - Records are matched by their stable key (``source``, ``id``): created, updated when a field the
-  import owns changed (README, "data·inclusion"), counted unchanged otherwise, never duplicated.
+  import owns changed, counted unchanged otherwise, never duplicated. A record identical to the one
+  last imported (``record_digest``, stored on its row; for a service, with its structure's hours) is
+  counted unchanged without being validated nor compared: the cost of a re-import with no change.
+  ``compare_all`` compares every record field by field instead (and rewrites owned fields edited by hand).
+- **What an import owns** (rewritten from the source): of an organisation ``ORGANISATION_FIELDS``
+  (name, SIRET, website, opening hours); of a service ``SERVICE_FIELDS`` (organisation, name,
+  description, commune, address, postcode, coordinates, opening hours — the structure's when the
+  service has none —, phone, e-mail, website from ``lien_mobilisation``, referral mode and details,
+  ``verified_on`` from ``date_maj``, active flag) and the *national* rows of ``SERVICE_RELATIONS``
+  (thématiques, publics, types, frais, modes d'accueil). **What stays local**: everything else —
+  capacity and its date (set by the service), local thématiques, publics and modes d'accueil
+  (``is_national`` off), languages, intervention radius and communes, convention memberships,
+  referrals, an organisation's legal kind and BCE number.
 - Work goes by batches of ``BATCH_SIZE`` records, one transaction each, a fixed number of queries
   per batch. History is skipped (bulk writes); the search index is fed once per batch.
 - ``deactivate_missing=SOURCE``: after a complete import, active services of that source absent
@@ -27,6 +40,7 @@ The schema package (pydantic, pendulum) is imported inside the functions: never 
 """
 
 import datetime
+import hashlib
 import json
 import re
 from collections import Counter, defaultdict
@@ -88,8 +102,9 @@ SERVICE_FIELDS = [
     "referral_details",
     "verified_on",
     "is_active",
+    "import_digest",  # not compared: rewritten when it differs
 ]
-ORGANISATION_FIELDS = ["name", "siret", "website"]
+ORGANISATION_FIELDS = ["name", "siret", "website", "opening_hours", "import_digest"]
 
 # Many-to-many relations whose national rows the import owns: (Service field, model, schema field).
 SERVICE_RELATIONS = [
@@ -147,6 +162,13 @@ class ImportReport:
         getattr(self, f"{kind}s")["rejected"] += 1
         if len(self.rejections) < MAX_LISTED_REJECTIONS:
             self.rejections.append(Rejection(kind, source_id or "(sans identifiant)", reason, str(path)))
+
+    @property
+    def nothing_usable(self) -> bool:
+        """Records were rejected and none went in (or was found unchanged): the files were unusable."""
+        kept = ("created", "updated", "unchanged")
+        counts = (self.structures, self.services)
+        return any(c["rejected"] for c in counts) and not any(c[name] for c in counts for name in kept)
 
     def summary(self) -> list[str]:
         s, v = self.structures, self.services
@@ -206,12 +228,22 @@ def _json_error(path, error):
     return f"{path} : JSON invalide ({text.splitlines()[0].strip()})."
 
 
-def check_files(paths, progress: Progress | None = None) -> dict[Path, int]:
+def check_files(paths, progress: Progress | None = None) -> list[tuple[Path, Counter]]:
     """Read every file once (~0.5 s per 100 MB): a broken file is refused before anything is written.
 
-    Returns the number of records of each file.
+    Returns, for each file, its number of records by kind ("structure", "service"; anything else is
+    counted as a structure, the pass that rejects it): a pass skips the files without its kind.
     """
-    return {Path(path): sum(1 for _ in _records(Path(path), progress, "lecture")) for path in paths}
+    return [
+        (
+            path,
+            Counter(
+                "service" if isinstance(record, dict) and _is_service(record) else "structure"
+                for record in _records(path, progress, "lecture")
+            ),
+        )
+        for path in map(Path, paths)
+    ]
 
 
 def _is_service(record: dict) -> bool:
@@ -284,6 +316,34 @@ def _validate(model, record, path, kind, report):
         return None
 
 
+# --- Digests: an unchanged record is not read again -------------------------------------------
+
+# Bump when the mapping from records to our fields changes: every record is then compared again.
+MAPPING_VERSION = 1
+
+
+def record_digest(record: dict, *context) -> str:
+    """Digest of a source record as read (plus ``context``: its structure's hours for a service), stored
+    on the row it wrote. A re-import finds the same digest on an active row: nothing to validate,
+    map or compare, the record is unchanged."""
+    text = json.dumps([MAPPING_VERSION, record, *context], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _raw_key(record, id_field="id"):
+    """(source, id) of a raw record, or None when either is missing."""
+    source, source_id = record.get("source"), record.get(id_field)
+    return (str(source), str(source_id)) if source and source_id else None
+
+
+def _known_digests(model, keys, active=False):
+    """{(source, source_id): digest} of the rows of ``keys`` (the active ones only, with ``active``)."""
+    rows = model.objects.filter(_key_filter(key for key in keys if key))
+    # is_active read, not filtered on: the filter would lead SQLite to the active services' index.
+    fields = ["source", "source_id", "import_digest", *(["is_active"] if active else [])]
+    return {(row[0], row[1]): row[2] for row in rows.values_list(*fields) if not active or row[3]}
+
+
 # --- Values ----------------------------------------------------------------------------------
 
 
@@ -319,34 +379,58 @@ def _phone(value):
 
 
 def _key_filter(keys) -> Q:
-    """One Q matching (source, source_id) pairs, grouped by source."""
+    """One Q matching (source, source_id) pairs, grouped by source. It repeats the condition of the
+    partial unique index on the key: SQLite only uses a partial index when the query states its
+    condition (without it, each look-up scanned the table: a re-import grew with the square of its size)."""
     by_source = defaultdict(set)
     for source, source_id in keys:
         by_source[source].add(source_id)
     query = Q(pk__in=[])
     for source, ids in by_source.items():
         query |= Q(source=source, source_id__in=ids)
-    return query
+    return ~Q(source="") & query
 
 
 # --- Structures → organisations ----------------------------------------------------------------
 
 
+def _import_structure_records(batch, report, rejected_structures, compare_all=False):
+    """``batch`` [(path, raw record)]: records whose digest an organisation already holds are counted
+    unchanged; the others are validated, then created or updated."""
+    from data_inclusion.schema import v1 as schema
+
+    known = {} if compare_all else _known_digests(Organisation, [_raw_key(record) for _, record in batch])
+    validated = []
+    for path, record in batch:
+        key, digest = _raw_key(record), record_digest(record)
+        if key in known and known[key] == digest:
+            report.structures["unchanged"] += 1
+            continue
+        structure = _validate(schema.Structure, _clean_siret(record), path, "structure", report)
+        if structure is None:
+            rejected_structures.add(key)
+        else:
+            validated.append((path, structure, digest))
+    if validated:
+        _import_structures(validated, report)
+
+
 def _import_structures(batch, report):
-    """One transaction: create or update the organisations of ``batch`` [(path, Structure)]."""
+    """One transaction: create or update the organisations of ``batch`` [(path, Structure, digest)]."""
     with transaction.atomic():
-        keys = [(structure.source, structure.id) for _, structure in batch]
+        keys = [(structure.source, structure.id) for _, structure, _ in batch]
         existing = {(o.source, o.source_id): o for o in Organisation.objects.filter(_key_filter(keys))}
-        sirets = {structure.siret for _, structure in batch if structure.siret}
+        sirets = {structure.siret for _, structure, _ in batch if structure.siret}
         holders = dict(Organisation.objects.filter(siret__in=sirets).values_list("siret", "pk"))
         to_create, to_update, renamed = [], [], []
-        for _, structure in batch:
+        for _, structure, digest in batch:
             key = (structure.source, structure.id)
             organisation = existing.get(key)
             values = {
                 "name": _cut(structure.nom, 255),
                 "siret": structure.siret or "",
                 "website": _url(structure.site_web, "site web", structure.id, report),
+                "opening_hours": _text(structure.horaires_accueil),
             }
             holder = holders.get(values["siret"])
             if values["siret"] and holder is not None and holder != getattr(organisation, "pk", None):
@@ -359,19 +443,23 @@ def _import_structures(batch, report):
             if organisation is None:
                 to_create.append(
                     Organisation(
-                        source=structure.source, source_id=structure.id, legal_kind=LegalKind.OTHER, **values
+                        source=structure.source,
+                        source_id=structure.id,
+                        legal_kind=LegalKind.OTHER,
+                        import_digest=digest,
+                        **values,
                     )
                 )
                 report.structures["created"] += 1
-            elif any(getattr(organisation, name) != value for name, value in values.items()):
-                if organisation.name != values["name"]:
-                    renamed.append(organisation.pk)
-                for name, value in values.items():
+                continue
+            changed = any(getattr(organisation, name) != value for name, value in values.items())
+            if changed and organisation.name != values["name"]:
+                renamed.append(organisation.pk)
+            if changed or organisation.import_digest != digest:
+                for name, value in {**values, "import_digest": digest}.items():
                     setattr(organisation, name, value)
                 to_update.append(organisation)
-                report.structures["updated"] += 1
-            else:
-                report.structures["unchanged"] += 1
+            report.structures["updated" if changed else "unchanged"] += 1
         Organisation.objects.bulk_create(to_create)
         if to_update:
             Organisation.objects.bulk_update(to_update, ORGANISATION_FIELDS)
@@ -438,12 +526,13 @@ def _referral(service):
     return mode, "\n\n".join(part for part in parts if part)
 
 
-def _service_values(service, organisation_pk, place, report):
+def _service_values(service, organisation, place, report):
+    """The values of the fields the import owns; ``organisation``: (pk, its opening hours)."""
     commune_pk, latitude, longitude = place
     address = ", ".join(_text(part) for part in (service.adresse, service.complement_adresse) if part)
     mode, details = _referral(service)
     return {
-        "organisation_id": organisation_pk,
+        "organisation_id": organisation[0],
         "name": _cut(service.nom, 255),
         "description": _text(service.description),
         "commune_id": commune_pk,
@@ -451,7 +540,8 @@ def _service_values(service, organisation_pk, place, report):
         "postcode": service.code_postal or "",
         "latitude": latitude,
         "longitude": longitude,
-        "opening_hours": _text(service.horaires_accueil),
+        # No hours of its own: the structure's (a service of a town hall keeps the town hall's hours).
+        "opening_hours": _text(service.horaires_accueil) or organisation[1],
         "phone": _phone(service.telephone),
         "email": service.courriel or "",
         "website": _url(service.lien_mobilisation, "lien de mobilisation", service.id, report),
@@ -462,10 +552,39 @@ def _service_values(service, organisation_pk, place, report):
     }
 
 
+def _import_service_records(batch, report, refs, rejected_structures, compare_all=False):
+    """``batch`` [(path, raw record)]: records whose digest (with their structure's hours) an active
+    service already holds are counted unchanged; the others are validated, then created or updated."""
+    from data_inclusion.schema import v1 as schema
+
+    known = (
+        {} if compare_all else _known_digests(Service, [_raw_key(record) for _, record in batch], active=True)
+    )
+    structure_keys = {_raw_key(record, "structure_id") for _, record in batch}
+    hours = {
+        (source, source_id): opening_hours
+        for source, source_id, opening_hours in Organisation.objects.filter(
+            _key_filter(structure_keys - {None})
+        ).values_list("source", "source_id", "opening_hours")
+    }
+    validated = []
+    for path, record in batch:
+        key = _raw_key(record)
+        digest = record_digest(record, hours.get(_raw_key(record, "structure_id"), ""))
+        if key in known and known[key] == digest:
+            report.services["unchanged"] += 1
+            continue
+        service = _validate(schema.Service, record, path, "service", report)
+        if service is not None:
+            validated.append((path, service, digest))
+    if validated:
+        _import_services(validated, report, refs, rejected_structures)
+
+
 def _import_services(batch, report, refs, rejected_structures):
-    """One transaction: create or update the services of ``batch`` [(path, Service)]."""
+    """One transaction: create or update the services of ``batch`` [(path, Service, digest)]."""
     with transaction.atomic():
-        keys = [(service.source, service.id) for _, service in batch]
+        keys = [(service.source, service.id) for _, service, _ in batch]
         existing = {(s.source, s.source_id): s for s in Service.objects.filter(_key_filter(keys))}
         current = defaultdict(lambda: defaultdict(set))  # relation → service pk → national pks
         if existing:
@@ -478,14 +597,14 @@ def _import_services(batch, report, refs, rejected_structures):
                 for service_pk, target_pk in rows:
                     if target_pk in refs.national[relation]:
                         current[relation][service_pk].add(target_pk)
-        structure_keys = {(service.source, service.structure_id) for _, service in batch}
+        structure_keys = {(service.source, service.structure_id) for _, service, _ in batch}
         organisations = {
-            (source, source_id): pk
-            for source, source_id, pk in Organisation.objects.filter(_key_filter(structure_keys)).values_list(
-                "source", "source_id", "pk"
-            )
+            (source, source_id): (pk, hours)
+            for source, source_id, pk, hours in Organisation.objects.filter(
+                _key_filter(structure_keys)
+            ).values_list("source", "source_id", "pk", "opening_hours")
         }
-        insee_codes = {service.code_insee for _, service in batch if service.code_insee}
+        insee_codes = {service.code_insee for _, service, _ in batch if service.code_insee}
         communes = {
             row[0]: row
             for row in Commune.objects.filter(insee_code__in=insee_codes).values_list(
@@ -493,7 +612,7 @@ def _import_services(batch, report, refs, rejected_structures):
             )
         }
         postcodes = defaultdict(list)
-        wanted_postcodes = {service.code_postal for _, service in batch if service.code_postal}
+        wanted_postcodes = {service.code_postal for _, service, _ in batch if service.code_postal}
         for code, *commune in Postcode.objects.filter(code__in=wanted_postcodes).values_list(
             "code",
             "commune_id",
@@ -504,11 +623,12 @@ def _import_services(batch, report, refs, rejected_structures):
         ):
             postcodes[code].append(tuple(commune))
 
-        to_create, to_update, relations = [], [], []  # relations: (Service, {relation: pks}, replace)
-        for path, service in batch:
+        to_create, to_update, reindexed = [], [], []
+        relations = []  # (Service, {relation: pks}, replace)
+        for path, service, digest in batch:
             structure_key = (service.source, service.structure_id)
-            organisation_pk = organisations.get(structure_key)
-            if organisation_pk is None:
+            organisation = organisations.get(structure_key)
+            if organisation is None:
                 reason = (
                     f"sa structure « {service.structure_id} » a été rejetée"
                     if structure_key in rejected_structures
@@ -531,10 +651,10 @@ def _import_services(batch, report, refs, rejected_structures):
                     "service", service.id, " ; ".join(unknown) + " (lancez load_referentials)", path
                 )
                 continue
-            values = _service_values(service, organisation_pk, _place(service, communes, postcodes), report)
+            values = _service_values(service, organisation, _place(service, communes, postcodes), report)
             row = existing.get((service.source, service.id))
             if row is None:
-                row = Service(source=service.source, source_id=service.id, **values)
+                row = Service(source=service.source, source_id=service.id, import_digest=digest, **values)
                 to_create.append(row)
                 relations.append((row, wanted, False))
                 report.services["created"] += 1
@@ -543,10 +663,12 @@ def _import_services(batch, report, refs, rejected_structures):
             changed_relations = {
                 relation: pks for relation, pks in wanted.items() if current[relation][row.pk] != pks
             }
-            if changed_fields:
-                for name, value in values.items():
+            if changed_fields or row.import_digest != digest:
+                for name, value in {**values, "import_digest": digest}.items():
                     setattr(row, name, value)
                 to_update.append(row)
+            if changed_fields:
+                reindexed.append(row)
             if changed_relations:
                 relations.append((row, changed_relations, True))
             report.services["updated" if changed_fields or changed_relations else "unchanged"] += 1
@@ -556,7 +678,7 @@ def _import_services(batch, report, refs, rejected_structures):
             Service.objects.bulk_update(to_update, SERVICE_FIELDS)
         _write_relations(relations, refs)
         search_index.index_services(
-            [row.pk for row in to_create + to_update] + [r.pk for r, _, _ in relations]
+            [row.pk for row in to_create + reindexed] + [r.pk for r, _, _ in relations]
         )
 
 
@@ -614,9 +736,11 @@ def _write_batch(write, batch, report, kind, *args):
         report.structures, report.services = snapshot[0], snapshot[1]
         del report.rejections[snapshot[2] :]
         if len(batch) == 1:
-            path, record = batch[0]
+            path, record = batch[0]  # a raw record
             message = _shown(str(error).splitlines()[0] if str(error) else type(error).__name__, 200)
-            report.reject(kind, record.id, f"refusé par la base de données ({message})", path)
+            report.reject(
+                kind, str(record.get("id") or ""), f"refusé par la base de données ({message})", path
+            )
             return
         for item in batch:
             _write_batch(write, [item], report, kind, *args)
@@ -632,16 +756,17 @@ def import_data_inclusion(
     dry_run: bool = False,
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
+    compare_all: bool = False,
 ) -> ImportReport:
     """Import the structures and services of ``paths`` (see the module docstring).
 
     Raises DataInclusionFileError, before writing anything, when a file cannot be read as JSON.
     """
     paths = [Path(path) for path in paths]
-    counts = check_files(paths, progress)
+    kinds = check_files(paths, progress)
     report = ImportReport(dry_run=dry_run)
-    for path, count in counts.items():
-        if not count:
+    for path, count in kinds:
+        if not count.total():
             report.warnings.append(
                 f"{path} : aucun enregistrement trouvé (une liste d'enregistrements ou une page "
                 '{"items": [...]} est attendue).'
@@ -649,68 +774,63 @@ def import_data_inclusion(
     with search_index_paused():  # bulk writes: the index is fed once per batch
         if dry_run:
             with transaction.atomic():
-                _run(paths, report, deactivate_missing, progress, batch_size)
+                _run(kinds, report, deactivate_missing, progress, batch_size, compare_all)
                 transaction.set_rollback(True)
         else:
-            _run(paths, report, deactivate_missing, progress, batch_size)
+            _run(kinds, report, deactivate_missing, progress, batch_size, compare_all)
     return report
 
 
-def _run(paths, report, deactivate_missing, progress, batch_size):
-    from data_inclusion.schema import v1 as schema
-
-    # Structures first (pass 1), services second (pass 2): a service may precede its structure.
+def _run(kinds, report, deactivate_missing, progress, batch_size, compare_all):
+    """``kinds``: check_files() of the paths. Structures first (pass 1 over the files holding some),
+    services second (pass 2): a service may precede its structure."""
     seen_structures, rejected_structures, batch = set(), set(), []
-    for path in paths:
+    for path in [path for path, count in kinds if count["structure"]]:
         for record in _records(path, progress, "structures"):
             if isinstance(record, dict) and _is_service(record):
                 continue
-            structure = _validate(
-                schema.Structure,
-                _clean_siret(record) if isinstance(record, dict) else record,
-                path,
-                "structure",
-                report,
-            )
-            if structure is None:
-                if isinstance(record, dict) and record.get("source") and record.get("id"):
-                    rejected_structures.add((str(record["source"]), str(record["id"])))
+            if not isinstance(record, dict):
+                report.reject("structure", "", "enregistrement illisible (un objet JSON est attendu)", path)
                 continue
-            key = (structure.source, structure.id)
+            key = _raw_key(record)
             if key in seen_structures:
-                report.reject("structure", structure.id, "identifiant en double dans les fichiers", path)
+                report.reject("structure", key[1], "identifiant en double dans les fichiers", path)
                 continue
-            seen_structures.add(key)
-            batch.append((path, structure))
+            if key:
+                seen_structures.add(key)
+            batch.append((path, record))
             if len(batch) >= batch_size:
-                _write_batch(_import_structures, batch, report, "structure")
+                _write_batch(
+                    _import_structure_records, batch, report, "structure", rejected_structures, compare_all
+                )
                 batch = []
     if batch:
-        _write_batch(_import_structures, batch, report, "structure")
+        _write_batch(_import_structure_records, batch, report, "structure", rejected_structures, compare_all)
     del seen_structures
 
     refs = _Referentials.load()
     seen_services, batch = set(), []
-    for path in paths:
+    for path in [path for path, count in kinds if count["service"]]:
         for record in _records(path, progress, "services"):
             if not (isinstance(record, dict) and _is_service(record)):
                 continue
-            if record.get("source") and record.get("id"):
+            key = _raw_key(record)
+            if key:
                 # Present in the file, even when rejected below: not "missing" for --deactivate-missing.
-                key = (str(record["source"]), str(record["id"]))
                 if key in seen_services:
                     report.reject("service", key[1], "identifiant en double dans les fichiers", path)
                     continue
                 seen_services.add(key)
-            service = _validate(schema.Service, record, path, "service", report)
-            if service is None:
-                continue
-            batch.append((path, service))
+            batch.append((path, record))
             if len(batch) >= batch_size:
-                _write_batch(_import_services, batch, report, "service", refs, rejected_structures)
+                _write_batch(
+                    _import_service_records, batch, report, "service", refs, rejected_structures, compare_all
+                )
                 batch = []
     if batch:
-        _write_batch(_import_services, batch, report, "service", refs, rejected_structures)
+        _write_batch(
+            _import_service_records, batch, report, "service", refs, rejected_structures, compare_all
+        )
     if deactivate_missing:
         _deactivate_missing(deactivate_missing, seen_services, report, batch_size)
 
@@ -771,6 +891,7 @@ def _structure_record(organisation):
         "date_maj": _export_date(organisation.updated_at.date(), None).isoformat(),
         "siret": organisation.siret or None,
         "site_web": organisation.website or None,
+        "horaires_accueil": organisation.opening_hours or None,
     }
 
 

@@ -72,6 +72,12 @@ def source_fields():
     )
 
 
+def import_digest_field():
+    """Digest of the source record last imported (partners.data_inclusion.record_digest): a re-import
+    skips a record whose digest it already holds."""
+    return models.CharField("empreinte de l'import", max_length=32, blank=True, editable=False)
+
+
 # --- Reference lists (national schema + local additions) -------------------------------------
 
 
@@ -342,11 +348,16 @@ class Organisation(models.Model):
         validators=[RegexValidator(r"^[01][0-9]{9}$", "Le numéro BCE compte 10 chiffres.")],
     )
     website = models.URLField("site internet", blank=True)
+    # The structure's own hours (data·inclusion ``horaires_accueil``): its services without hours show them.
+    opening_hours = models.TextField("horaires d'accueil", blank=True)
     # data·inclusion key (partners.data_inclusion): empty for organisations typed in Réseau.
     source, source_id = source_fields()
+    import_digest = import_digest_field()
     created_at = models.DateTimeField("créée le", auto_now_add=True)
     updated_at = models.DateTimeField("modifiée le", auto_now=True)
-    history = HistoricalRecords(excluded_fields=["updated_at"], verbose_name="historique de l'organisation")
+    history = HistoricalRecords(
+        excluded_fields=["updated_at", "import_digest"], verbose_name="historique de l'organisation"
+    )
 
     objects = OrganisationQuerySet.as_manager()
 
@@ -477,6 +488,7 @@ class Service(models.Model):
     is_active = models.BooleanField("actif", default=True)
     # data·inclusion key (partners.data_inclusion): empty for services typed in Réseau.
     source, source_id = source_fields()
+    import_digest = import_digest_field()
     created_at = models.DateTimeField("créé le", auto_now_add=True)
     updated_at = models.DateTimeField("modifié le", auto_now=True)
     # PostgreSQL full-text vector (names A, domains B, description C), maintained by partners.search_index;
@@ -485,7 +497,7 @@ class Service(models.Model):
     # Who changed what and when (the admin's history view). The search vector and the timestamp are derived;
     # intervention communes can be hundreds of rows, copied on every change: not kept.
     history = HistoricalRecords(
-        excluded_fields=["search_vector", "updated_at"],
+        excluded_fields=["search_vector", "updated_at", "import_digest"],
         m2m_fields=[domains, publics, service_types, fees, access_modes, languages],
         verbose_name="historique du service",
     )

@@ -693,7 +693,9 @@ def _plan_services(sheet, batch, plan, report, refs, planned_structures):
             for column, message in unknown:
                 report.error(sheet, line, column, message)
             continue
-        values = _service_values(service, organisation_pk, _place(service, communes, postcodes), warnings)
+        values = _service_values(
+            service, (organisation_pk, ""), _place(service, communes, postcodes), warnings
+        )
         values.update(lenient)
         values["is_active"] = active
         # Addresses as typed: the schema's URL and e-mail types rewrite them ("https://a.fr" → "https://a.fr/").

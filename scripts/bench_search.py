@@ -805,14 +805,14 @@ ROUTING_CASES = [
 ]
 
 
-def routing_cases(worker):
+def routing_cases(worker, definitions=ROUTING_CASES):
     """The bench's 5-need cases, owned by the bench worker's service (created once, then reused)."""
     from partners.filters import resolve_place
     from partners.models import Domain
     from referrals.models import Case
 
     cases = []
-    for number, (label, place, radius, codes) in enumerate(ROUTING_CASES, start=1):
+    for number, (label, place, radius, codes) in enumerate(definitions, start=1):
         commune, _ = resolve_place(place)
         case, _ = Case.objects.update_or_create(
             reference=f"BENCH-ROUTAGE-{number}",
@@ -824,8 +824,9 @@ def routing_cases(worker):
     return cases
 
 
-def bench_routing(client, worker, runs, secure):
-    """Server time of the proposals page (/situations/<id>/propositions/) for each 5-need case."""
+def bench_routing(client, worker, runs, secure, cases=ROUTING_CASES):
+    """Server time of the proposals page (/situations/<id>/propositions/) for each 5-need case
+    (``cases``: (label, place, radius km, five thématique codes); scripts/bench_import.py has its own)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
@@ -835,7 +836,7 @@ def bench_routing(client, worker, runs, secure):
 
     official_ids = Partnerships.of(worker.service_id).partner_ids
     rows = []
-    for label, case in routing_cases(worker):
+    for label, case in routing_cases(worker, cases):
         url_path = reverse("referrals:case_routing", args=[case.pk])
         response = client.get(url_path, secure=secure)  # warm-up
         assert response.status_code == 200, (label, response.status_code)

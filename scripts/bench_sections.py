@@ -9,7 +9,7 @@ from pathlib import Path
 
 RESULTS_PATH = Path(__file__).resolve().parent / "bench_results.md"
 # The order of the sections in the file, whatever order the runs happen in.
-SECTION_ORDER = ("postgresql", "sqlite-10000", "sqlite-150000", "browser", "relevance", "insight")
+SECTION_ORDER = ("postgresql", "sqlite-10000", "sqlite-150000", "browser", "import", "relevance", "insight")
 SECTION_MARKER = "<!-- bench section: {} (written by scripts/bench_*.py, keep this line) -->"
 _SECTION = re.compile(r"^<!-- bench section: (\S+) \(written by .*-->$", re.MULTILINE)
 # Markers of earlier layouts, read as the section they held.
@@ -17,6 +17,7 @@ LEGACY_MARKERS = {
     "<!-- SQLite run: written by `scripts/bench_search.py --sqlite`, keep this line -->": "sqlite-10000",
     "<!-- Relevance: written by `scripts/bench_relevance.py`, keep this line -->": "relevance",
     "<!-- insight benchmark: scripts/bench_insight.py -->": "insight",
+    "<!-- import bench: written by `scripts/bench_import.py`, keep this line -->": "import",
 }
 
 

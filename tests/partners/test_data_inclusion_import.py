@@ -5,21 +5,23 @@ import json
 import shutil
 from io import StringIO
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from partners import data_inclusion
 from partners.data_inclusion import DataInclusionFileError, import_data_inclusion
 from partners.enums import CapacityStatus, ReferralMode
+from partners.management.commands.import_data_inclusion import Command as ImportCommand
 from partners.management.commands.import_data_inclusion import TerminalProgress
 from partners.models import AccessMode, Domain, Language, Organisation, Service
 from partners.referentials import load_referentials
 from partners.search import SearchParams, search_services
-from tests.factories import CommuneFactory, ServiceFactory
+from tests.factories import CommuneFactory, MembershipFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -191,7 +193,11 @@ def test_reimport_updates_what_changed_and_keeps_local_fields(tmp_path):
         code="local-maraude", label="Maraude", parent=food.domains.first().parent
     )
     food.capacity_status = CapacityStatus.FULL
+    food.capacity_updated_on = datetime.date(2025, 11, 3)
+    food.intervention_radius_km = 25
     food.save()
+    food.intervention_communes.add("35051")
+    membership = MembershipFactory(service=food)
     food.access_modes.add(AccessMode.objects.get(code="a-domicile"))
     food.languages.add(Language.objects.get(code="ar"))
     food.domains.add(local_domain)
@@ -212,7 +218,13 @@ def test_reimport_updates_what_changed_and_keeps_local_fields(tmp_path):
     food.refresh_from_db()
     assert food.name == "Épicerie solidaire"
     assert food.verified_on == datetime.date(2025, 10, 2)
-    assert food.capacity_status == CapacityStatus.FULL
+    assert (food.capacity_status, food.capacity_updated_on) == (
+        CapacityStatus.FULL,
+        datetime.date(2025, 11, 3),
+    )
+    assert food.intervention_radius_km == 25
+    assert [commune.pk for commune in food.intervention_communes.all()] == ["35051"]
+    assert list(food.memberships.all()) == [membership]
     assert {d.code for d in food.domains.all()} == {
         "equipement-et-alimentation--alimentation",
         "local-maraude",
@@ -379,7 +391,7 @@ def test_a_batch_the_database_refuses_is_retried_record_by_record(monkeypatch):
     real = data_inclusion._import_services
 
     def refusing(batch, report, *args):
-        if any(service.id == "dora--svc-ecoute" for _, service in batch):
+        if any(service.id == "dora--svc-ecoute" for _, service, _ in batch):
             report.services["created"] += len(batch)  # counted before the failure: must not stay
             raise DatabaseError("valeur refusée")
         return real(batch, report, *args)
@@ -477,3 +489,129 @@ def test_import_refuses_a_broken_file_before_reading_the_others(tmp_path):
     with pytest.raises(DataInclusionFileError):
         import_data_inclusion([MIXED, write(tmp_path, "empty.json", b"")])
     assert not Service.objects.exists()
+
+
+def test_a_service_without_hours_shows_its_structures_and_follows_them(tmp_path):
+    run(STRUCTURES)  # the CCAS is open "Mo-Fr 09:00-12:00"
+    service = {
+        "source": "dora", "id": "dora--svc-domiciliation", "structure_id": "dora--ccas-rennes",
+        "nom": "Domiciliation", "description": "Élection de domicile.", "date_maj": "2025-05-05",
+        "code_insee": "35238",
+    }  # fmt: skip
+    with_hours = {**service, "id": "dora--svc-own-hours", "horaires_accueil": "We 09:00-12:00"}
+    services = write(tmp_path, "services.json", [service, with_hours])
+    run(services)
+    assert dict(Service.objects.values_list("source_id", "opening_hours")) == {
+        "dora--svc-domiciliation": "Mo-Fr 09:00-12:00",
+        "dora--svc-own-hours": "We 09:00-12:00",
+    }
+    assert Organisation.objects.get(source_id="dora--ccas-rennes").opening_hours == "Mo-Fr 09:00-12:00"
+
+    # The structure's hours change: its service without hours follows, even imported on its own later.
+    structures = json.loads(STRUCTURES.read_text())
+    structures[0]["horaires_accueil"] = "Mo-Fr 08:30-17:00"
+    run(write(tmp_path, "structures.json", structures))
+    output = run(services)
+    assert "Services : 0 créé(s), 1 mis à jour, 1 inchangé(s)" in output
+    assert Service.objects.get(source_id="dora--svc-domiciliation").opening_hours == "Mo-Fr 08:30-17:00"
+    assert Service.objects.get(source_id="dora--svc-own-hours").opening_hours == "We 09:00-12:00"
+
+
+def _command_line(*arguments):
+    """The command as a shell runs it: (exit code, stdout, stderr)."""
+    out, err = StringIO(), StringIO()
+    command = ImportCommand(stdout=out, stderr=err)
+    # run_from_argv closes every connection when done: not the test's own (PostgreSQL would lose it).
+    with mock.patch.object(connections, "close_all"):
+        try:
+            command.run_from_argv(["manage.py", "import_data_inclusion", *map(str, arguments)])
+        except SystemExit as exit:
+            return exit.code, out.getvalue(), err.getvalue()
+    return 0, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "le fichier est vide"),
+        (b"\xef\xbb\xbf", "le fichier est vide"),
+        (b"nom;code_postal\r\nCCAS;35000\r\n", "ce n'est pas un fichier JSON"),
+        ('[{"nom": "Café"}]'.encode("latin-1"), "le fichier n'est pas encodé en UTF-8"),
+    ],
+)
+def test_an_unusable_file_exits_non_zero_with_a_french_message_and_no_traceback(tmp_path, content, message):
+    code, out, err = _command_line(STRUCTURES, write(tmp_path, "broken.json", content))
+    assert code == 1
+    assert (
+        f"CommandError: Import annulé, rien n'a été enregistré. {tmp_path / 'broken.json'} : {message}" in err
+    )
+    assert "Traceback" not in err + out
+    assert not Organisation.objects.exists()
+
+
+def test_a_file_whose_every_record_is_refused_exits_non_zero_after_listing_them(tmp_path):
+    records = [
+        {"source": "dora", "id": "a", "nom": "CCAS", "date_maj": "2025-01-01", "code_postal": "750121"},
+        {"source": "dora", "id": "b", "nom": "Mairie", "date_maj": "2025-01-01", "siret": 1234.5},
+        {"source": "dora", "id": "c", "structure_id": "a", "nom": "Accueil", "date_maj": "2025-01-01",
+         "description": "Accueil.", "courriel": "pas une adresse"},
+    ]  # fmt: skip
+    code, out, err = _command_line(write(tmp_path, "refused.json", records))
+    assert code == 1
+    assert "structure a (" in out and "« 750121 » n'est pas un code postal valide" in out
+    assert "« pas une adresse » n'est pas une adresse électronique valide" in out
+    assert "CommandError: Aucun enregistrement n'a pu être importé (3 rejeté(s))." in err
+    assert "Traceback" not in err + out
+    assert not Organisation.objects.exists() and not Service.objects.exists()
+
+
+def test_a_good_file_exits_zero_with_its_summary(tmp_path):
+    code, out, err = _command_line(STRUCTURES, SERVICES)
+    assert (code, err) == (0, "")
+    assert "Services : 2 créé(s)" in out
+
+
+# One batch of structures and one of services, whatever their number of records. (On SQLite, Django
+# splits an INSERT every 999 parameters, ~38 services: the sizes below stay within one statement.)
+# 29 since the search index keeps its typo vocabulary (SearchWord) on SQLite too: per batch, not per row.
+QUERIES_PER_IMPORT = 29
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_an_import_costs_the_same_queries_for_3_or_30_services(
+    tmp_path, count, django_assert_max_num_queries
+):
+    path = _many_services(tmp_path, count, "services.json")
+    with django_assert_max_num_queries(QUERIES_PER_IMPORT):
+        report = import_data_inclusion([path])
+    assert report.services["created"] == count
+    with django_assert_max_num_queries(QUERIES_PER_IMPORT):
+        report = import_data_inclusion([path])
+    assert report.services["unchanged"] == count
+
+
+def test_an_unchanged_record_is_not_read_again_and_compare_all_restores_hand_edited_owned_fields():
+    run(STRUCTURES, SERVICES)
+    food = Service.objects.get(source_id="dora--svc-alim")
+    food.phone = "06 11 11 11 11"  # a field the import owns, edited by hand
+    food.save()
+
+    output = run(STRUCTURES, SERVICES)  # the source did not change: the record is skipped by its digest
+    assert "Services : 0 créé(s), 0 mis à jour, 2 inchangé(s)" in output
+    food.refresh_from_db()
+    assert food.phone == "06 11 11 11 11"
+
+    output = run(STRUCTURES, SERVICES, compare_all=True)
+    assert "Services : 0 créé(s), 1 mis à jour, 1 inchangé(s)" in output
+    food.refresh_from_db()
+    assert food.phone == "02 99 00 00 01"
+
+
+def test_a_record_is_compared_again_when_its_digest_was_lost(tmp_path):
+    run(STRUCTURES, SERVICES)
+    Service.objects.update(import_digest="")  # e.g. rows imported before digests existed
+    before = snapshot()
+    output = run(STRUCTURES, SERVICES)
+    assert "Services : 0 créé(s), 0 mis à jour, 2 inchangé(s)" in output
+    assert snapshot() == before
+    assert "" not in set(Service.objects.values_list("import_digest", flat=True))  # written back

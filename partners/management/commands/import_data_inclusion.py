@@ -48,8 +48,14 @@ class Command(BaseCommand):
         )
         parser.add_argument("--dry-run", action="store_true", help="simule l'import : rien n'est enregistré")
         parser.add_argument("--batch-size", type=int, default=500, help="enregistrements par transaction")
+        parser.add_argument(
+            "--compare-all",
+            action="store_true",
+            help="compare chaque enregistrement champ par champ, même identique au dernier import "
+            "(rétablit les champs de l'import modifiés à la main)",
+        )
 
-    def handle(self, *args, paths, deactivate_missing, dry_run, batch_size, **options):
+    def handle(self, *args, paths, deactivate_missing, dry_run, batch_size, compare_all, **options):
         progress = TerminalProgress(sys.stderr) if sys.stderr.isatty() else None
         try:
             report = import_data_inclusion(
@@ -58,6 +64,7 @@ class Command(BaseCommand):
                 dry_run=dry_run,
                 progress=progress,
                 batch_size=max(batch_size, 1),
+                compare_all=compare_all,
             )
         except DataInclusionFileError as error:
             raise CommandError(f"Import annulé, rien n'a été enregistré. {error}") from error
@@ -69,3 +76,6 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(line))
         if dry_run:
             self.stdout.write("Simulation (--dry-run) : rien n'a été enregistré.")
+        if report.nothing_usable:  # a cron job must see it failed
+            rejected = report.structures["rejected"] + report.services["rejected"]
+            raise CommandError(f"Aucun enregistrement n'a pu être importé ({rejected} rejeté(s)).")
