@@ -48,7 +48,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 
 from . import search_index
@@ -58,6 +58,8 @@ from .signals import search_index_paused
 from .text import normalize
 
 BATCH_SIZE = 500
+# PostgreSQL re-reads a table's statistics this often during a pass (see _refresh_statistics).
+ANALYZE_EVERY_BATCHES = 50
 MAX_LISTED_REJECTIONS = 10_000
 BOM = b"\xef\xbb\xbf"
 
@@ -781,10 +783,23 @@ def import_data_inclusion(
     return report
 
 
+def _refresh_statistics(model, batches_written=0):
+    """ANALYZE ``model``'s table on PostgreSQL at the start of a pass and every ANALYZE_EVERY_BATCHES
+    batches: the key look-ups are planned from its statistics, missing or stale after a bulk load,
+    and PostgreSQL then reads every row of the source for each batch (measured at 150 000 services:
+    321 ms a batch of 500 instead of 2 ms; a re-import with no change took 99 s). ANALYZE reads a
+    sample: about a second at that size. SQLite plans from the index alone."""
+    if connection.vendor == "postgresql" and batches_written % ANALYZE_EVERY_BATCHES == 0:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
 def _run(kinds, report, deactivate_missing, progress, batch_size, compare_all):
     """``kinds``: check_files() of the paths. Structures first (pass 1 over the files holding some),
     services second (pass 2): a service may precede its structure."""
     seen_structures, rejected_structures, batch = set(), set(), []
+    written = 0
+    _refresh_statistics(Organisation)
     for path in [path for path, count in kinds if count["structure"]]:
         for record in _records(path, progress, "structures"):
             if isinstance(record, dict) and _is_service(record):
@@ -804,12 +819,16 @@ def _run(kinds, report, deactivate_missing, progress, batch_size, compare_all):
                     _import_structure_records, batch, report, "structure", rejected_structures, compare_all
                 )
                 batch = []
+                written += 1
+                _refresh_statistics(Organisation, written)
     if batch:
         _write_batch(_import_structure_records, batch, report, "structure", rejected_structures, compare_all)
     del seen_structures
 
     refs = _Referentials.load()
     seen_services, batch = set(), []
+    written = 0
+    _refresh_statistics(Service)
     for path in [path for path, count in kinds if count["service"]]:
         for record in _records(path, progress, "services"):
             if not (isinstance(record, dict) and _is_service(record)):
@@ -827,6 +846,8 @@ def _run(kinds, report, deactivate_missing, progress, batch_size, compare_all):
                     _import_service_records, batch, report, "service", refs, rejected_structures, compare_all
                 )
                 batch = []
+                written += 1
+                _refresh_statistics(Service, written)
     if batch:
         _write_batch(
             _import_service_records, batch, report, "service", refs, rejected_structures, compare_all
