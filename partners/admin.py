@@ -648,8 +648,35 @@ class ErrorReportStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+class CoordinatorSeesAdminMixin:
+    """Administrators see every row; an active staff coordinator sees the module and the rows
+    ``coordinator_sees`` lets through; only administrators delete."""
+
+    def coordinator_sees(self, user, obj):
+        raise NotImplementedError
+
+    def _sees(self, request, obj):
+        user = request.user
+        if user.is_superuser:
+            return True
+        if not (user.is_active and user.is_staff and user.is_coordinator):
+            return False
+        return obj is None or self.coordinator_sees(user, obj)
+
+    def has_module_permission(self, request):
+        return self._sees(request, None)
+
+    def has_view_permission(self, request, obj=None):
+        return self._sees(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
 @admin.register(ErrorReport)
-class ErrorReportAdmin(RejectNulAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+class ErrorReportAdmin(
+    CoordinatorSeesAdminMixin, RejectNulAdminMixin, LargeTableAdminMixin, admin.ModelAdmin
+):
     """Reports come from the service pages; administrators and the coordinators of the service's
     networks (``ErrorReport.objects.visible_to``) read and close them. Another network's report by
     direct URL is a 403; only administrators delete."""
@@ -673,28 +700,14 @@ class ErrorReportAdmin(RejectNulAdminMixin, LargeTableAdminMixin, admin.ModelAdm
             return None
         return ErrorReport.objects.select_related("service__organisation").filter(pk=pk).first()
 
-    def _sees(self, request, obj):
-        user = request.user
-        if user.is_superuser:
-            return True
-        if not (user.is_active and user.is_staff and user.is_coordinator):
-            return False
-        return obj is None or ErrorReport.objects.visible_to(user).filter(pk=obj.pk).exists()
-
-    def has_module_permission(self, request):
-        return self._sees(request, None)
-
-    def has_view_permission(self, request, obj=None):
-        return self._sees(request, obj)
+    def coordinator_sees(self, user, obj):
+        return ErrorReport.objects.visible_to(user).filter(pk=obj.pk).exists()
 
     def has_change_permission(self, request, obj=None):
         return self._sees(request, obj)
 
     def has_add_permission(self, request):
         return False
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
 
     def save_model(self, request, obj, form, change):
         error_report_set_status(report=obj, status=obj.status, by=request.user)
@@ -734,7 +747,9 @@ class SpreadsheetUploadForm(forms.Form):
 
 
 @admin.register(SpreadsheetImport)
-class SpreadsheetImportAdmin(RejectNulAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+class SpreadsheetImportAdmin(
+    CoordinatorSeesAdminMixin, RejectNulAdminMixin, LargeTableAdminMixin, admin.ModelAdmin
+):
     """Upload a spreadsheet, read its dry run, confirm; the author and administrators see an import
     (``SpreadsheetImport.objects.visible_to``), another's by direct URL is a 403; nothing is edited by hand."""
 
@@ -754,28 +769,14 @@ class SpreadsheetImportAdmin(RejectNulAdminMixin, LargeTableAdminMixin, admin.Mo
             return None
         return SpreadsheetImport.objects.defer("content").select_related("created_by").filter(pk=pk).first()
 
-    def _sees(self, request, obj):
-        user = request.user
-        if user.is_superuser:
-            return True
-        if not (user.is_active and user.is_staff and user.is_coordinator):
-            return False
-        return obj is None or obj.created_by_id == user.pk
-
-    def has_module_permission(self, request):
-        return self._sees(request, None)
-
-    def has_view_permission(self, request, obj=None):
-        return self._sees(request, obj)
+    def coordinator_sees(self, user, obj):
+        return obj.created_by_id == user.pk
 
     def has_add_permission(self, request):
         return self._sees(request, None)
 
     def has_change_permission(self, request, obj=None):
         return False
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
 
     def get_urls(self):
         from django.urls import path

@@ -498,6 +498,29 @@ def _codes(value):
     return sorted(str(getattr(code, "value", code)) for code in values)
 
 
+def _places_for(services):
+    """The communes and postcodes a batch of schema services names, for ``_place``: two queries."""
+    insee_codes = {service.code_insee for service in services if service.code_insee}
+    communes = {
+        row[0]: row
+        for row in Commune.objects.filter(insee_code__in=insee_codes).values_list(
+            "insee_code", "latitude", "longitude", "search_name", "population"
+        )
+    }
+    postcodes = defaultdict(list)
+    wanted_postcodes = {service.code_postal for service in services if service.code_postal}
+    for code, *commune in Postcode.objects.filter(code__in=wanted_postcodes).values_list(
+        "code",
+        "commune_id",
+        "commune__latitude",
+        "commune__longitude",
+        "commune__search_name",
+        "commune__population",
+    ):
+        postcodes[code].append(tuple(commune))
+    return communes, postcodes
+
+
 def _place(service, communes, postcodes):
     """(commune pk, latitude, longitude): the commune by INSEE code, else by postcode; the record's
     coordinates when both are given and valid, else the commune's."""
@@ -606,24 +629,7 @@ def _import_services(batch, report, refs, rejected_structures):
                 _key_filter(structure_keys)
             ).values_list("source", "source_id", "pk", "opening_hours")
         }
-        insee_codes = {service.code_insee for _, service, _ in batch if service.code_insee}
-        communes = {
-            row[0]: row
-            for row in Commune.objects.filter(insee_code__in=insee_codes).values_list(
-                "insee_code", "latitude", "longitude", "search_name", "population"
-            )
-        }
-        postcodes = defaultdict(list)
-        wanted_postcodes = {service.code_postal for _, service, _ in batch if service.code_postal}
-        for code, *commune in Postcode.objects.filter(code__in=wanted_postcodes).values_list(
-            "code",
-            "commune_id",
-            "commune__latitude",
-            "commune__longitude",
-            "commune__search_name",
-            "commune__population",
-        ):
-            postcodes[code].append(tuple(commune))
+        communes, postcodes = _places_for([service for _, service, _ in batch])
 
         to_create, to_update, reindexed = [], [], []
         relations = []  # (Service, {relation: pks}, replace)

@@ -47,6 +47,7 @@ from .data_inclusion import (
     _cut,
     _export_id,
     _place,
+    _places_for,
     _Referentials,
     _service_values,
     _text,
@@ -55,7 +56,7 @@ from .data_inclusion import (
     french_errors,
 )
 from .enums import LegalKind
-from .models import Commune, Organisation, Postcode, Service
+from .models import Organisation, Service
 from .signals import search_index_paused
 from .text import normalize
 
@@ -635,25 +636,7 @@ def _plan_services(sheet, batch, plan, report, refs, planned_structures):
     organisations = {
         key: row.pk for key, row in _lookup(Organisation, [_structure_key(s) for _, _, s, _ in batch]).items()
     }
-    insee_codes = {s.code_insee for _, _, s, _ in batch if s.code_insee}
-    communes = {
-        row[0]: row
-        for row in Commune.objects.filter(insee_code__in=insee_codes).values_list(
-            "insee_code", "latitude", "longitude", "search_name", "population"
-        )
-    }
-    postcodes = defaultdict(list)
-    for code, *commune in Postcode.objects.filter(
-        code__in={s.code_postal for _, _, s, _ in batch if s.code_postal}
-    ).values_list(
-        "code",
-        "commune_id",
-        "commune__latitude",
-        "commune__longitude",
-        "commune__search_name",
-        "commune__population",
-    ):
-        postcodes[code].append(tuple(commune))
+    communes, postcodes = _places_for([s for _, _, s, _ in batch])
 
     warnings = ImportReport()  # data_inclusion's mapping reports URLs it drops here
     for line, row, service, (lenient, extra_codes) in batch:
