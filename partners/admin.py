@@ -793,6 +793,11 @@ class SpreadsheetImportAdmin(
                 self.admin_site.admin_view(self.confirm_view),
                 name="{}_{}_confirm".format(*info),
             ),
+            path(
+                "<path:object_id>/relancer/",
+                self.admin_site.admin_view(self.restart_view),
+                name="{}_{}_restart".format(*info),
+            ),
             *super().get_urls(),
         ]
 
@@ -869,6 +874,7 @@ class SpreadsheetImportAdmin(
                 "rows_total": job.rows_total,
                 "percent": job.percent,
                 "running": job.is_running,
+                "stalled": job.is_stalled,
             }
         )
 
@@ -884,6 +890,22 @@ class SpreadsheetImportAdmin(
         if not spreadsheets.spreadsheet_import_confirm(job=job):
             messages.error(
                 request, "Cet import n'attend pas de confirmation (déjà importé, en cours ou en échec)."
+            )
+        return HttpResponseRedirect(reverse("admin:partners_spreadsheetimport_change", args=[job.pk]))
+
+    def restart_view(self, request, object_id):
+        """Whoever sees a stalled import (its author, an administrator) may run it again."""
+        from django.contrib import messages
+        from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+
+        job = self._job(request, object_id)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if spreadsheets.spreadsheet_import_restart(job=job):
+            messages.success(request, "L'import est relancé.")
+        else:
+            messages.error(
+                request, "Cet import n'est pas interrompu : il avance, est terminé ou a déjà été relancé."
             )
         return HttpResponseRedirect(reverse("admin:partners_spreadsheetimport_change", args=[job.pk]))
 

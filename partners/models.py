@@ -1000,6 +1000,12 @@ class SpreadsheetImport(models.Model):
     report = models.JSONField("rapport", default=dict, blank=True)
     analysed_at = models.DateTimeField("analysé le", null=True, blank=True)
     imported_at = models.DateTimeField("importé le", null=True, blank=True)
+    # Last sign of life of the work (queued, batch analysed, write started): a worker that died leaves a
+    # running status behind, and this tells the page to offer a restart instead of a bar that never moves.
+    progress_at = models.DateTimeField("dernier signe d'activité", null=True, blank=True)
+
+    # The write phase is one transaction and shows no progress outside it: leave it ample time.
+    STALLED_AFTER = datetime.timedelta(minutes=20)
 
     objects = SpreadsheetImportQuerySet.as_manager()
 
@@ -1029,3 +1035,12 @@ class SpreadsheetImport(models.Model):
     @property
     def percent(self):
         return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
+
+    @property
+    def last_activity(self):
+        return self.progress_at or self.created_at
+
+    @property
+    def is_stalled(self):
+        """Running, but nothing moved for ``STALLED_AFTER``: its worker stopped (or none is running)."""
+        return self.is_running and self.last_activity < timezone.now() - self.STALLED_AFTER

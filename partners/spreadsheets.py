@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
+from django.utils import timezone
 
 from . import search_index
 from .data_inclusion import (
@@ -898,7 +899,9 @@ def spreadsheet_import_create(*, user, file_name, content, rows=None):
     ``rows``: ``check_file``'s estimate, when the caller has it already."""
     from .models import SpreadsheetImport
 
-    job = SpreadsheetImport.objects.create(created_by=user, file_name=file_name[:255], content=content)
+    job = SpreadsheetImport.objects.create(
+        created_by=user, file_name=file_name[:255], content=content, progress_at=timezone.now()
+    )
     _start(job, write=False, rows=rows)
     return job
 
@@ -909,12 +912,35 @@ def spreadsheet_import_confirm(*, job):
     from .models import SpreadsheetImport
 
     started = SpreadsheetImport.objects.filter(pk=job.pk, status=SpreadsheetImportStatus.READY).update(
-        status=SpreadsheetImportStatus.IMPORTING, rows_done=0
+        status=SpreadsheetImportStatus.IMPORTING, rows_done=0, progress_at=timezone.now()
     )
     if not started:
         return False
     job.refresh_from_db()
     _start(job, write=True, rows=job.rows_total)
+    return True
+
+
+def spreadsheet_import_restart(*, job):
+    """Run again an import whose worker stopped (``SpreadsheetImport.is_stalled``): the analysis if it
+    never ended, else the import itself. Safe because the write is one transaction (a dead worker wrote
+    nothing) and keyed by (source, id) (a write that did commit finds every row unchanged).
+
+    False when the import is not stalled (it moved meanwhile, ended, or was restarted by someone else)."""
+    from .enums import SpreadsheetImportStatus as Status
+    from .models import SpreadsheetImport
+
+    if not job.is_stalled:
+        return False
+    write = job.status == Status.IMPORTING
+    # Conditional on the activity the page saw: two clicks, or a worker waking up, restart nothing twice.
+    restarted = SpreadsheetImport.objects.filter(
+        pk=job.pk, status=job.status, progress_at=job.progress_at, created_at=job.created_at
+    ).update(status=Status.IMPORTING if write else Status.PENDING, rows_done=0, progress_at=timezone.now())
+    if not restarted:
+        return False
+    job.refresh_from_db()
+    _start(job, write=write, rows=job.rows_total or None)
     return True
 
 
@@ -928,22 +954,26 @@ def spreadsheet_import_run(*, import_id, write):
     import logging
 
     from django.db import DatabaseError
-    from django.utils import timezone
 
     from .enums import SpreadsheetImportStatus as Status
     from .models import SpreadsheetImport
 
     job = SpreadsheetImport.objects.select_related("created_by").get(pk=import_id)
     if not write:
-        SpreadsheetImport.objects.filter(pk=job.pk).update(status=Status.ANALYSING)
+        SpreadsheetImport.objects.filter(pk=job.pk).update(
+            status=Status.ANALYSING, progress_at=timezone.now()
+        )
 
     def progress(done, total):
-        SpreadsheetImport.objects.filter(pk=job.pk).update(rows_done=min(done, total), rows_total=total)
+        SpreadsheetImport.objects.filter(pk=job.pk).update(
+            rows_done=min(done, total), rows_total=total, progress_at=timezone.now()
+        )
 
     report, plan = SheetReport(), None
     try:
         report, plan = analyse(bytes(job.content), job.created_by, progress=progress)
         if plan is not None and write:
+            SpreadsheetImport.objects.filter(pk=job.pk).update(progress_at=timezone.now())
             apply(plan)
     except DatabaseError as error:
         logging.getLogger(__name__).exception("spreadsheet import %s refused by the database", job.pk)
@@ -955,7 +985,7 @@ def spreadsheet_import_run(*, import_id, write):
             "Erreur inattendue pendant l'import : rien n'a été écrit. L'équipe technique est prévenue."
         )
     now = timezone.now()
-    fields = {"report": report.as_dict()}
+    fields = {"report": report.as_dict(), "progress_at": now}
     if report.file_error:
         fields["status"] = Status.FAILED
     elif write:

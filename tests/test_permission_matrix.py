@@ -973,6 +973,13 @@ MATRIX["admin:partners_spreadsheetimport_confirm"] = Url(
     post={**ADMIN_OUTSIDERS, **own_import(SUBMITTED, REFUSED, FORBIDDEN)},
     post_data=constant({}),
 )
+# Restarting a stalled import: whoever sees it (its author, administrators).
+MATRIX["admin:partners_spreadsheetimport_restart"] = Url(
+    objects=IMPORTS,
+    get={**ADMIN_OUTSIDERS, **own_import(NOT_ALLOWED, REFUSED, NOT_ALLOWED)},
+    post={**ADMIN_OUTSIDERS, **own_import(SUBMITTED, REFUSED, SUBMITTED)},
+    post_data=constant({}),
+)
 # Export of the (filtered) directory lists: every coordinator reads the whole directory.
 for _model in ("service", "organisation"):
     MATRIX[f"admin:partners_{_model}_export"] = Url(

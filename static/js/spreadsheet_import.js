@@ -18,7 +18,7 @@
           if (!data) {
             return;
           }
-          if (!data.running) {
+          if (!data.running || data.stalled) {
             window.location.reload();
             return;
           }

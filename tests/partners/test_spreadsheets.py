@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from partners import spreadsheets
 from partners.enums import SpreadsheetImportStatus
@@ -413,6 +414,7 @@ def test_long_file_runs_in_the_background_with_progress(
         "rows_total": 6,
         "percent": 100,
         "running": False,
+        "stalled": False,
     }
     seen.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -439,6 +441,100 @@ def test_running_import_page_has_progress_bar_and_script(client_for, admin_user)
     )
     assert '<progress id="import-progress-bar" max="100" value="25">' in text
     assert "js/spreadsheet_import.js" in text and "<script>" not in text
+
+
+def stalled(job, minutes=21):
+    """Pretend the worker went silent ``minutes`` ago."""
+    SpreadsheetImport.objects.filter(pk=job.pk).update(
+        progress_at=timezone.now() - datetime.timedelta(minutes=minutes)
+    )
+    job.refresh_from_db()
+    return job
+
+
+def test_recent_running_import_is_not_stalled_and_cannot_be_restarted(client_for, admin_user):
+    job = SpreadsheetImport.objects.create(
+        created_by=admin_user, file_name="gros.xlsx", content=b"x", status="analysing", rows_total=10
+    )
+    stalled(job, minutes=19)
+    assert job.is_running and not job.is_stalled
+    client = client_for(admin_user)
+    response = client.post(reverse("admin:partners_spreadsheetimport_restart", args=[job.pk]), follow=True)
+    assert "Cet import n'est pas interrompu" in html.unescape(response.content.decode())
+    job.refresh_from_db()
+    assert job.status == "analysing"
+    assert (
+        client.get(reverse("admin:partners_spreadsheetimport_progress", args=[job.pk])).json()["stalled"]
+        is False
+    )
+
+
+def test_stalled_analysis_is_offered_a_restart_that_runs_it_again(client_for, admin_user):
+    client = client_for(admin_user)
+    content = xlsx({"Structures": table([structure(1)]), "Services": table([service(1)])})
+    job = stalled(
+        SpreadsheetImport.objects.create(
+            created_by=admin_user, file_name="annuaire.xlsx", content=content, status="analysing"
+        )
+    )
+    page = html.unescape(
+        client.get(reverse("admin:partners_spreadsheetimport_change", args=[job.pk])).content.decode()
+    )
+    assert "le traitement s'est arrêté" in page and "Relancer l'analyse" in page
+    assert "js/spreadsheet_import.js" not in page  # no bar polling forever
+    assert (
+        client.get(reverse("admin:partners_spreadsheetimport_progress", args=[job.pk])).json()["stalled"]
+        is True
+    )
+
+    response = client.post(reverse("admin:partners_spreadsheetimport_restart", args=[job.pk]))
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == SpreadsheetImportStatus.READY  # analysed again (inline: a short file)
+    assert not job.is_stalled and job.report["counts"]["service"]["created"] == 1
+    assert not Service.objects.filter(source="tab").exists()  # an analysis writes nothing
+
+
+def test_stalled_import_restart_writes_once_and_twice_is_harmless(client_for, admin_user):
+    client = client_for(admin_user)
+    content = xlsx({"Structures": table([structure(1)]), "Services": table([service(n) for n in range(3)])})
+    upload(client, content)
+    job = SpreadsheetImport.objects.get()
+    assert job.status == SpreadsheetImportStatus.READY
+    SpreadsheetImport.objects.filter(pk=job.pk).update(status="importing")  # the worker died here
+    stalled(job)
+    page = html.unescape(
+        client.get(reverse("admin:partners_spreadsheetimport_change", args=[job.pk])).content.decode()
+    )
+    assert "Relancer l'import" in page
+
+    restart = reverse("admin:partners_spreadsheetimport_restart", args=[job.pk])
+    assert client.get(restart).status_code == 405
+    client.post(restart)
+    job.refresh_from_db()
+    assert job.status == SpreadsheetImportStatus.DONE
+    assert Service.objects.filter(source="tab").count() == 3
+    again = client.post(restart, follow=True)  # a second click on the stale page
+    assert "Cet import n'est pas interrompu" in html.unescape(again.content.decode())
+    assert Service.objects.filter(source="tab").count() == 3
+
+
+def test_import_restart_is_refused_on_anothers_import(client_for, scope):
+    coordinator, own, other = scope
+    someone = CoordinatorFactory()
+    ConventionFactory().network.coordinators.add(someone)
+    theirs = stalled(
+        SpreadsheetImport.objects.create(
+            created_by=someone, file_name="a-eux.csv", content=b"", status="pending"
+        )
+    )
+    assert theirs.is_stalled
+    response = client_for(coordinator).post(
+        reverse("admin:partners_spreadsheetimport_restart", args=[theirs.pk])
+    )
+    assert response.status_code == 403
+    theirs.refresh_from_db()
+    assert theirs.status == "pending" and theirs.is_stalled
 
 
 def test_imports_are_scoped_to_their_author(client_for, scope):
