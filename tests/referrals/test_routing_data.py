@@ -65,3 +65,37 @@ def test_shortlisted_rows_give_the_proposals_of_every_candidate(monkeypatch):
     assert reported(shortlisted) == reported(everything) != set()
     assert set(shortlisted.advantages) <= set(everything.advantages)
     assert shortlisted.uncovered == everything.uncovered
+
+
+def test_a_case_for_some_publics_leaves_out_services_only_for_others():
+    """For "familles": a service for them, for everyone, or with no public said is kept; one only for
+    "jeunes" is left out. A case for no public in particular keeps every service."""
+    from tests.factories import PublicFactory
+
+    rennes = CommuneFactory(latitude=48.1119, longitude=-1.6809)
+    food = DomainFactory()
+    families = PublicFactory(code="familles")
+    youth = PublicFactory(code="jeunes")
+    everyone = PublicFactory(code=routing_data.ALL_PUBLICS_CODE)
+    services = {}
+    for name, publics in [
+        ("unsaid", []),
+        ("families", [families]),
+        ("everyone", [everyone]),
+        ("youth", [youth]),
+        ("youth and families", [youth, families]),
+    ]:
+        services[name] = ServiceFactory(domains=[food], latitude=48.1119, longitude=-1.6809)
+        services[name].publics.set(publics)
+    case = CaseFactory(commune=rennes, needs=[food])
+
+    def routed():
+        result = routing_for_case(case, radius_km=20, official_ids=set(), limit=1)
+        listed = {c.id for p in result.proposals for c in p.services} | {
+            c.id for listed in result.alternatives.values() for c in listed
+        }
+        return result.candidate_count, {name for name, service in services.items() if service.pk in listed}
+
+    assert routed() == (5, set(services))
+    case.publics.set([families])
+    assert routed() == (4, {"unsaid", "families", "everyone", "youth and families"})
