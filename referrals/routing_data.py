@@ -4,22 +4,10 @@ The routing algorithm itself (referrals.routing) is pure; this module is its onl
 """
 
 from dataclasses import dataclass
+from datetime import date
 
-from django.db.models import Case as SqlCase
-from django.db.models import (
-    Count,
-    Exists,
-    ExpressionWrapper,
-    F,
-    FloatField,
-    Max,
-    OuterRef,
-    Q,
-    Value,
-    When,
-    Window,
-)
-from django.db.models.functions import Floor, RowNumber
+from django.db import connection
+from django.db.models import Exists, F, OuterRef, Q
 
 from partners.models import Domain, Service, needs_met_by
 from partners.search import bounding_box, distance_expression
@@ -141,6 +129,8 @@ def _candidate_rows(case, radius_km, need_of, order, official_ids, per_group, fo
     then smaller id. One query, whatever the number of services (thousands around a big city):
     the database groups the (service, thématique) rows by service and ranks them.
     """
+    if not need_of:
+        return []
     commune = case.commune
     matching = (
         Service.domains.through.objects.filter(domain_id__in=need_of, service__is_active=True)
@@ -160,36 +150,57 @@ def _candidate_rows(case, radius_km, need_of, order, official_ids, per_group, fo
             Exists(for_them.filter(service_id=OuterRef("service_id")))
         )
         matching = matching.exclude(Exists(others_only))
-    bits = {need: 1 << index for index, need in enumerate(order)}
-    mask = Value(0)
-    for need, bit in bits.items():
+    rows = matching.annotate(
+        capacity=F("service__capacity_status"), verified=F("service__verified_on")
+    ).values_list("service_id", "domain_id", "capacity", "verified", "distance_km")
+    inner, params = rows.query.sql_with_params()
+
+    # Grouped and ranked around the query above, in SQL both databases run: built with the ORM, the
+    # window over aggregates took 20 times longer to build and compile (~5 ms against ~70, measured on
+    # a loaded machine) than the query above.
+    # The mask: bit i when one of the service's thématiques meets need ``order[i]``.
+    masks, outer_params = [], ()  # the parameters of the outer SELECT come before the inner query's
+    for index, need in enumerate(order):
         meeting = [domain for domain, met in need_of.items() if need in met]
-        mask = mask + Max(SqlCase(When(domain_id__in=meeting, then=Value(bit)), default=Value(0)))
-    # (No partner: a constant, which an IN () would also be, but that PostgreSQL cannot group by.)
-    official = (
-        SqlCase(When(service_id__in=official_ids, then=Value(1)), default=Value(0))
-        if official_ids
-        else Value(0)
-    )
-    # Whole tenths of a kilometre (half up), as a float on both databases.
-    distance = ExpressionWrapper(Floor(F("distance_km") * 10 + 0.5) / 10, output_field=FloatField())
-    return (
-        matching.values("service_id")
-        .annotate(
-            mask=mask,
-            capacity=F("service__capacity_status"),
-            verified_on=F("service__verified_on"),
-            distance=distance,
-            official=official,
+        masks.append(
+            f"MAX(CASE WHEN domain_id IN ({', '.join(['%s'] * len(meeting))}) THEN {1 << index} ELSE 0 END)"
         )
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("mask"), F("official"), F("capacity")],
-                order_by=[F("distance").asc(), F("verified_on").desc(nulls_last=True), F("service_id").asc()],
-            ),
-            total=Window(Count("*")),
+        outer_params = (*outer_params, *meeting)
+    if official_ids:
+        official = f"CASE WHEN service_id IN ({', '.join(['%s'] * len(official_ids))}) THEN 1 ELSE 0 END"
+        outer_params = (*outer_params, *sorted(official_ids))
+    else:
+        official = "0"
+    # Distances in whole tenths of a kilometre (half up).
+    sql = f"""
+        SELECT service_id, mask, capacity, verified, distance, total FROM (
+            SELECT service_id, mask, capacity, verified, distance,
+                ROW_NUMBER() OVER (
+                    PARTITION BY mask, official, capacity
+                    ORDER BY distance, verified DESC NULLS LAST, service_id
+                ) AS position,
+                COUNT(*) OVER () AS total
+            FROM (
+                SELECT service_id, capacity, verified, FLOOR(MIN(distance_km) * 10 + 0.5) / 10.0 AS distance,
+                    {" + ".join(masks) or "0"} AS mask, {official} AS official
+                FROM ({inner}) AS service_needs
+                GROUP BY service_id, capacity, verified
+            ) AS services
+        ) AS ranked
+        WHERE position <= %s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*outer_params, *params, per_group))
+        found = cursor.fetchall()
+    # SQLite gives dates as text.
+    return [
+        (
+            pk,
+            mask,
+            capacity,
+            date.fromisoformat(verified) if isinstance(verified, str) else verified,
+            distance,
+            total,
         )
-        .filter(rank__lte=per_group)
-        .values_list("service_id", "mask", "capacity", "verified_on", "distance", "total")
-    )
+        for pk, mask, capacity, verified, distance, total in found
+    ]
