@@ -13,7 +13,15 @@ from partners.models import Domain, Service, needs_met_by
 from partners.search import bounding_box, distance_expression
 
 from .models import Case
-from .routing import Candidate, alternatives, outside_advantages, propose, shortlist, uncovered_needs
+from .routing import (
+    CAPACITY_RANK,
+    Candidate,
+    alternatives,
+    outside_advantages,
+    propose,
+    shortlist,
+    uncovered_needs,
+)
 
 ALL_PUBLICS_CODE = "tous-publics"
 SHORTLIST_PER_GROUP = 5
@@ -171,18 +179,22 @@ def _candidate_rows(case, radius_km, need_of, order, official_ids, per_group, fo
         outer_params = (*outer_params, *sorted(official_ids))
     else:
         official = "0"
+    # Capacities partition as numbers: sorting 12 000 rows on the text under a locale's collation
+    # took as long as grouping them.
+    capacity_rank = f"CASE capacity {' '.join(['WHEN %s THEN %s'] * len(CAPACITY_RANK))} ELSE -1 END"
+    outer_params = (*outer_params, *(value for item in CAPACITY_RANK.items() for value in item))
     # Distances in whole tenths of a kilometre (half up).
     sql = f"""
         SELECT service_id, mask, capacity, verified, distance, total FROM (
             SELECT service_id, mask, capacity, verified, distance,
                 ROW_NUMBER() OVER (
-                    PARTITION BY mask, official, capacity
+                    PARTITION BY mask, official, capacity_rank
                     ORDER BY distance, verified DESC NULLS LAST, service_id
                 ) AS position,
                 COUNT(*) OVER () AS total
             FROM (
                 SELECT service_id, capacity, verified, FLOOR(MIN(distance_km) * 10 + 0.5) / 10.0 AS distance,
-                    {" + ".join(masks) or "0"} AS mask, {official} AS official
+                    {" + ".join(masks) or "0"} AS mask, {official} AS official, {capacity_rank} AS capacity_rank
                 FROM ({inner}) AS service_needs
                 GROUP BY service_id, capacity, verified
             ) AS services
