@@ -99,3 +99,24 @@ def test_a_case_for_some_publics_leaves_out_services_only_for_others():
     assert routed() == (5, set(services))
     case.publics.set([families])
     assert routed() == (4, {"unsaid", "families", "everyone", "youth and families"})
+
+
+def test_a_thematique_meets_its_categorie_need_in_routing():
+    """needs_met_by: a service of a thématique helps with its catégorie; with both the catégorie and
+    the thématique as needs, one such service covers both."""
+    rennes = CommuneFactory(latitude=48.1119, longitude=-1.6809)
+    housing = DomainFactory()
+    shelter = DomainFactory(parent=housing)
+    other = DomainFactory()
+    sheltering = ServiceFactory(domains=[shelter], latitude=48.1119, longitude=-1.6809)
+    elsewhere = ServiceFactory(domains=[other], latitude=48.1119, longitude=-1.6809)
+    case = CaseFactory(commune=rennes, needs=[housing])
+    result = routing_for_case(case, radius_km=20, official_ids=set(), limit=1)
+    assert proposals(result) == [[sheltering.pk]] and result.candidate_count == 1
+    assert elsewhere.pk not in result.services
+
+    case.needs.set([housing, shelter])
+    result = routing_for_case(case, radius_km=20, official_ids=set(), limit=1)
+    assert proposals(result) == [[sheltering.pk]]
+    assert result.proposals[0].services[0].needs == {housing.pk, shelter.pk}
+    assert not result.uncovered
