@@ -214,7 +214,16 @@ EXPIRY_WARNING_DAYS = 3
 
 
 # What the proposals page reads of a referral already made for the case (see ReferralQuerySet).
-_HISTORY_FIELDS = ("pk", "case_id", "service_id", "status", "created_at", "sent_at", "answered_at", "closed_at")
+_HISTORY_FIELDS = (
+    "pk",
+    "case_id",
+    "service_id",
+    "status",
+    "created_at",
+    "sent_at",
+    "answered_at",
+    "closed_at",
+)
 
 
 class ReferralQuerySet(models.QuerySet):
