@@ -54,7 +54,8 @@ def routing_for_case(case, *, radius_km, official_ids, limit=5, need_ids=None, r
     # see needs_met_by), and whether the case is for some publics in particular: one query.
     chosen = Case.needs.through.objects.filter(case_id=case.pk).values("domain_id")
     domains = list(
-        Domain.objects.filter(Q(pk__in=chosen) | Q(parent_id__in=chosen))
+        Domain.objects.filter(Q(cases=case) | Q(parent__cases=case))  # through the case's needs (JOINs)
+        .distinct()
         .annotate(
             is_need=Exists(chosen.filter(domain_id=OuterRef("pk"))),
             for_publics=Exists(Case.publics.through.objects.filter(case_id=case.pk)),
