@@ -5,7 +5,7 @@ from functools import wraps
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import OperationalError, models, transaction
-from django.db.models import Q, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, ConcurrentTransitionMixin, FSMField, transition
@@ -213,6 +213,19 @@ ANSWER_STATUSES = [
 EXPIRY_WARNING_DAYS = 3
 
 
+# What the proposals page reads of a referral already made for the case (see ReferralQuerySet).
+_HISTORY_FIELDS = (
+    "pk",
+    "case_id",
+    "service_id",
+    "status",
+    "created_at",
+    "sent_at",
+    "answered_at",
+    "closed_at",
+)
+
+
 class ReferralQuerySet(models.QuerySet):
     def for_user(self, user):
         """Referrals a user may see: sent by their service, or received by it."""
@@ -239,19 +252,20 @@ class ReferralQuerySet(models.QuerySet):
         """Service id -> the latest of these referrals to it (status and dates only), in one query:
         what the proposals page says of a service already referred for the case."""
         latest = {}
-        fields = (
-            "pk",
-            "case_id",
-            "service_id",
-            "status",
-            "created_at",
-            "sent_at",
-            "answered_at",
-            "closed_at",
-        )
-        for referral in self.only(*fields).order_by("created_at", "pk"):
+        for referral in self.only(*_HISTORY_FIELDS).order_by("created_at", "pk"):
             latest[referral.service_id] = referral
         return latest
+
+    def routing_history(self):
+        """(``latest_by_service()``, the needs of the pending ones), in one query: what the proposals
+        page says of the services already referred, and the needs already being taken care of."""
+        latest, handled = {}, set()
+        # One row per (referral, need): the same referral comes again for each of its needs.
+        for referral in self.only(*_HISTORY_FIELDS).annotate(need_id=F("needs")).order_by("created_at", "pk"):
+            latest[referral.service_id] = referral
+            if referral.is_pending and referral.need_id is not None:
+                handled.add(referral.need_id)
+        return latest, frozenset(handled)
 
     def due_for_expiry(self, now):
         """Unanswered past their deadline (same rule as Referral.answer_deadline)."""

@@ -266,10 +266,11 @@ def _routing_needs(request, case):
     return wanted, ""
 
 
-def _publics_text(service):
-    """Who a service is for, in a few words: "Tous publics" when it does not restrict its public."""
-    labels = [p.label for p in service.publics.all() if p.code != ALL_PUBLICS_CODE]
-    if not labels or len(labels) < len(service.publics.all()):
+def _publics_text(publics):
+    """Who a service is for, in a few words, from its publics as (code, label) sorted by label:
+    "Tous publics" when it does not restrict its public."""
+    labels = [label for code, label in publics if code != ALL_PUBLICS_CODE]
+    if not labels or len(labels) < len(publics):
         return "Tous publics"
     if len(labels) > PUBLICS_SHOWN:
         more = len(labels) - PUBLICS_SHOWN
@@ -302,8 +303,8 @@ def case_routing(request, pk):
     if radius not in ROUTING_RADII:
         return _routing_error(request, case, radius_error=RADIUS_MESSAGE, need_ids=need_ids or ())
     partnerships = Partnerships.for_request(request)
-    referred = case.referrals.latest_by_service()
-    handled = set(case.referrals.pending().values_list("needs", flat=True))  # already being taken care of
+    # The latest referral to each service, and the needs already being taken care of (pending ones).
+    referred, handled = case.referrals.routing_history()
     result = routing_for_case(
         case,
         radius_km=radius,
@@ -323,7 +324,7 @@ def case_routing(request, pk):
             "service": service,
             "candidate": candidate,
             "conventions": partnerships.conventions_with(candidate.id),
-            "publics": _publics_text(service),
+            "publics": _publics_text(result.publics.get(candidate.id, ())),
             "distance": "" if candidate.distance_km is None else format_km(candidate.distance_km),
             "referral": referred.get(candidate.id),
             **extra,

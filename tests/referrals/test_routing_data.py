@@ -65,3 +65,58 @@ def test_shortlisted_rows_give_the_proposals_of_every_candidate(monkeypatch):
     assert reported(shortlisted) == reported(everything) != set()
     assert set(shortlisted.advantages) <= set(everything.advantages)
     assert shortlisted.uncovered == everything.uncovered
+
+
+def test_a_case_for_some_publics_leaves_out_services_only_for_others():
+    """For "familles": a service for them, for everyone, or with no public said is kept; one only for
+    "jeunes" is left out. A case for no public in particular keeps every service."""
+    from tests.factories import PublicFactory
+
+    rennes = CommuneFactory(latitude=48.1119, longitude=-1.6809)
+    food = DomainFactory()
+    families = PublicFactory(code="familles")
+    youth = PublicFactory(code="jeunes")
+    everyone = PublicFactory(code=routing_data.ALL_PUBLICS_CODE)
+    services = {}
+    for name, publics in [
+        ("unsaid", []),
+        ("families", [families]),
+        ("everyone", [everyone]),
+        ("youth", [youth]),
+        ("youth and families", [youth, families]),
+    ]:
+        services[name] = ServiceFactory(domains=[food], latitude=48.1119, longitude=-1.6809)
+        services[name].publics.set(publics)
+    case = CaseFactory(commune=rennes, needs=[food])
+
+    def routed():
+        result = routing_for_case(case, radius_km=20, official_ids=set(), limit=1)
+        listed = {c.id for p in result.proposals for c in p.services} | {
+            c.id for listed in result.alternatives.values() for c in listed
+        }
+        return result.candidate_count, {name for name, service in services.items() if service.pk in listed}
+
+    assert routed() == (5, set(services))
+    case.publics.set([families])
+    assert routed() == (4, {"unsaid", "families", "everyone", "youth and families"})
+
+
+def test_a_thematique_meets_its_categorie_need_in_routing():
+    """needs_met_by: a service of a thématique helps with its catégorie; with both the catégorie and
+    the thématique as needs, one such service covers both."""
+    rennes = CommuneFactory(latitude=48.1119, longitude=-1.6809)
+    housing = DomainFactory()
+    shelter = DomainFactory(parent=housing)
+    other = DomainFactory()
+    sheltering = ServiceFactory(domains=[shelter], latitude=48.1119, longitude=-1.6809)
+    elsewhere = ServiceFactory(domains=[other], latitude=48.1119, longitude=-1.6809)
+    case = CaseFactory(commune=rennes, needs=[housing])
+    result = routing_for_case(case, radius_km=20, official_ids=set(), limit=1)
+    assert proposals(result) == [[sheltering.pk]] and result.candidate_count == 1
+    assert elsewhere.pk not in result.services
+
+    case.needs.set([housing, shelter])
+    result = routing_for_case(case, radius_km=20, official_ids=set(), limit=1)
+    assert proposals(result) == [[sheltering.pk]]
+    assert result.proposals[0].services[0].needs == {housing.pk, shelter.pk}
+    assert not result.uncovered
