@@ -629,4 +629,25 @@ def test_postgresql_refreshes_table_statistics_at_each_pass_and_while_a_pass_gro
     # organisations: at the start of their pass (one batch); services: at the start, then after their
     # second full batch of 2 (three in all)
     assert analyzed[0] == 'ANALYZE "partners_organisation"'
-    assert analyzed.count('ANALYZE "partners_service"') == 2
+    # (with the thématiques' link table, read by the search vectors of each batch)
+    assert analyzed.count('ANALYZE "partners_service", "partners_service_domains"') == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the stored search vector is PostgreSQL's")
+def test_postgresql_search_vectors_written_by_an_import_are_those_of_a_full_rebuild(tmp_path):
+    from partners.search_index import rebuild_search_index
+
+    def vectors():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT source_id, search_vector::text FROM partners_service ORDER BY source_id")
+            return dict(cursor.fetchall())
+
+    import_data_inclusion([STRUCTURES, SERVICES])
+    imported = vectors()
+    assert imported and all(imported.values())
+    # The import's name (A), thématique (B) and description (C) words, stemmed, with their positions.
+    assert "'ecout':2A" in imported["dora--svc-ecoute"]
+    Service.objects.update(search_vector=None)  # a bulk update: no signal re-indexes
+    rebuild_search_index()
+    assert vectors() == imported
+    assert found("ecoute jeunes") == {"dora--svc-ecoute"}
