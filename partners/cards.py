@@ -8,18 +8,35 @@ is ``card["name"]`` at the first try, where a model instance is tried as a mappi
 as an attribute.
 """
 
-from django.template.defaultfilters import floatformat
+import functools
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import connection
 from django.urls import reverse
 from django.utils import formats, timezone
+from django.utils.translation import get_language
 
 from .enums import CapacityStatus
-from .models import Service
 
 CAPACITY_LABELS = dict(CapacityStatus.choices)
+TENTH = Decimal("0.1")
+
+
+@functools.lru_cache(maxsize=1024)
+def _day(day, language):
+    """A verification day as the |date:"j F Y" filter writes it ("3 décembre 2026"), once per day and
+    language for the process: there are a few hundred such days, and formatting one costs tens of µs."""
+    return formats.date_format(day, "j F Y")
+
+
+def _km(distance, separator):
+    """A distance as |floatformat:1 writes it ("2,3" for 2.25: rounded half up from its decimal
+    text), at a tenth of its cost; a test holds the two equal."""
+    return str(Decimal(repr(distance)).quantize(TENTH, ROUND_HALF_UP)).replace(".", separator)
 
 
 def _detail_url_of():
-    """service id -> its page's URL, from one reverse() for the whole page (the id ends the URL)."""
+    """service id -> its page's URL, from one reverse() for the whole page (not one a card)."""
     marker = 987654321
     url = reverse("partners:service_detail", kwargs={"pk": marker})
     head, tail = url.split(str(marker))
@@ -28,12 +45,23 @@ def _detail_url_of():
 
 def _display_rows(ids):
     """{service id: (phone, organisation name, commune name, [thématique labels])}: one query, a row
-    per thématique (or one row without), thématiques in label order."""
-    rows = (
-        Service.objects.filter(pk__in=ids)
-        .order_by("pk", "domains__label")
-        .values_list("pk", "phone", "organisation__name", "commune__name", "domains__label")
-    )
+    per thématique (or one row without), thématiques in label order.
+
+    Plain SQL: the ORM took four times the query's own time to build this one and read its rows (1.7 ms
+    against 0.4 ms a page on the bench copy), for what is a fixed read of five columns."""
+    if not ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.id, s.phone, o.name, c.name, d.label FROM partners_service s "
+            "JOIN partners_organisation o ON o.id = s.organisation_id "
+            "LEFT JOIN partners_commune c ON c.insee_code = s.commune_id "
+            "LEFT JOIN partners_service_domains sd ON sd.service_id = s.id "
+            "LEFT JOIN partners_domain d ON d.id = sd.domain_id "
+            f"WHERE s.id IN ({', '.join(['%s'] * len(ids))}) ORDER BY s.id, d.label",
+            list(ids),
+        )
+        rows = cursor.fetchall()
     found = {}
     for pk, phone, organisation, commune, domain in rows:
         entry = found.get(pk)
@@ -50,14 +78,13 @@ def service_cards(services, partnerships, today=None) -> list[dict]:
     today = today or timezone.localdate()
     detail_url = _detail_url_of()
     rows = _display_rows([service.pk for service in services])
-    dates = {}  # a page's services often share their verification day: formatted once each
+    language = get_language()
+    separator = formats.get_format("DECIMAL_SEPARATOR")
     cards = []
     for service in services:
         phone, organisation, commune, domains = rows[service.pk]
         distance = getattr(service, "distance_km", None)
         verified_on = service.verified_on
-        if verified_on is not None and verified_on not in dates:
-            dates[verified_on] = formats.date_format(verified_on, "j F Y")  # as the |date filter
         cards.append(
             {
                 "pk": service.pk,
@@ -65,7 +92,7 @@ def service_cards(services, partnerships, today=None) -> list[dict]:
                 "name": service.name,
                 "organisation": organisation,
                 "commune": commune,
-                "distance": floatformat(distance, 1) if distance is not None else "",
+                "distance": _km(distance, separator) if distance is not None else "",
                 "phone": phone,
                 "tel": phone.replace(" ", ""),
                 # Titles of the conventions that make it an official partner; empty: outside them.
@@ -73,7 +100,7 @@ def service_cards(services, partnerships, today=None) -> list[dict]:
                 "capacity": service.capacity_status,
                 "capacity_label": CAPACITY_LABELS.get(service.capacity_status, service.capacity_status),
                 "stale": service.is_stale(today),
-                "verified": dates.get(verified_on, ""),
+                "verified": _day(verified_on, language) if verified_on is not None else "",
                 "domains": domains,
             }
         )

@@ -3,10 +3,13 @@
 import datetime
 
 import pytest
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
+from hypothesis import example, given
+from hypothesis import strategies as st
 
-from partners.cards import service_cards
+from partners.cards import _km, service_cards
 from partners.enums import CapacityStatus
 from partners.models import Service
 from partners.partnerships import Partnerships
@@ -106,3 +109,13 @@ def test_the_results_page_prints_the_cards(client_for):
     assert '<span class="badge badge--stale">À revérifier (jamais vérifié)</span>' in content
     assert '<span class="tag">Alimentation</span>' in content
     assert content.count('<li class="service-card">') == 2
+
+
+# (Under a millionth of a km, floatformat gives up and prints the float as it is: "5e-324".)
+@given(st.one_of(st.just(0.0), st.floats(min_value=1e-6, max_value=20_000)))
+@example(2.25)
+@example(0.05)
+@example(9.95)
+@example(1234.56)
+def test_a_distance_is_written_as_the_floatformat_filter_writes_it(distance):
+    assert _km(distance, formats.get_format("DECIMAL_SEPARATOR")) == floatformat(distance, 1)
