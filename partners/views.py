@@ -3,7 +3,6 @@ from urllib.parse import quote, urlsplit
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -14,6 +13,7 @@ from referrals.models import Case
 from reseau.links.services import rate_limit_exceeded, too_many_requests
 
 from .active_filters import active_filters, search_centre, search_url
+from .cards import service_cards
 from .communes import suggest_communes
 from .enums import SearchOrder
 from .filters import ServiceSearchFilter
@@ -116,8 +116,7 @@ def search(request):
             )
         if page is not None:
             services = list(page.object_list)
-            _attach_display_data(services, partnerships)
-            context.update(page=page, services=services)
+            context.update(page=page, services=services, cards=service_cards(services, partnerships))
         centre = search_centre(data, home_commune)
         context.update(
             params=params,
@@ -135,26 +134,6 @@ def search(request):
 
 def _wants_fragment(request):
     return bool(request.htmx) and not request.htmx.history_restore_request
-
-
-def _attach_display_data(services, partnerships):
-    """Organisation, commune, phone and thématiques of the page's services: two queries, whatever the count."""
-    by_id = {
-        s.pk: s
-        for s in Service.objects.filter(pk__in=[s.pk for s in services])
-        .select_related("organisation", "commune")
-        .only("id", "phone", "organisation__name", "commune__name")
-        .prefetch_related(Prefetch("domains", queryset=Domain.objects.order_by("label")))
-    }
-    for service in services:
-        loaded = by_id[service.pk]
-        service.organisation = loaded.organisation
-        service.commune = loaded.commune
-        service.phone = loaded.phone
-        service.domain_list = list(loaded.domains.all())
-        service.partner_conventions = partnerships.conventions_with(service.pk)
-        service.stale = service.is_stale()
-        service.distance_km = getattr(service, "distance_km", None)
 
 
 @require_GET

@@ -70,8 +70,8 @@ def test_empty_form_invites_to_search(client_for, worker):
 def test_member_worker_sees_partner_badge_with_convention_name(client_for, worker, partner, outsider):
     response = get(client_for(worker), q="epicerie solidaire")
     assert response.status_code == 200
-    badges = {s.name: [c.title for c in s.partner_conventions] for s in response.context["services"]}
-    assert badges == {partner.name: ["Convention précarité"], outsider.name: []}
+    badges = {card["name"]: card["conventions"] for card in response.context["cards"]}
+    assert badges == {partner.name: "Convention précarité", outsider.name: ""}
     content = response.content.decode()
     assert (
         "Partenaire conventionné" in content
@@ -174,8 +174,9 @@ def test_query_count_does_not_depend_on_the_number_of_results(
     client = client_for(worker)
     get(client, q="alimentaire")  # warm the session
     # session, user, badges, reference lists' token (the form's choices are in memory), count, page,
-    # page details, domains, and the navigation's count of referrals waiting for the worker's service
-    with django_assert_num_queries(9):
+    # the cards' details with their thématiques, and the navigation's count of referrals waiting for
+    # the worker's service
+    with django_assert_num_queries(8):
         response = get(client, q="alimentaire")
     assert len(response.context["services"]) == count
 
