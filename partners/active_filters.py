@@ -15,6 +15,14 @@ class FilterChip:
 
 
 @dataclass(frozen=True)
+class PlaceChoice:
+    """A commune an ambiguous or partial place may mean, and the same search pinned to it."""
+
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
 class SearchCentre:
     """Where a search is centred: the place typed, or the worker's service's commune by default."""
 
@@ -55,6 +63,16 @@ def search_url(query, drop=(), keep_values=None, **add) -> str:
     return reverse("partners:search") + (f"?{encoded}" if encoded else "")
 
 
+def place_choices(query, communes) -> list[PlaceChoice]:
+    """Links « Saint-Denis (93) »: the same search (``query``, other filters kept), the place written
+    as the suggestions write it and pinned by its INSEE code (homonyms may share a département)."""
+    choices = []
+    for commune in communes:
+        label = f"{commune.name} ({commune.department})"
+        choices.append(PlaceChoice(label, search_url(query, lieu=label, insee=commune.insee_code)))
+    return choices
+
+
 def _without_id(query, name, pk) -> str:
     return search_url(query, keep_values=(name, lambda value: parse_id(value) != pk))
 
@@ -70,7 +88,7 @@ def active_filters(query, data, centre: SearchCentre | None, home_commune) -> li
         chips.append(FilterChip(f"Mots : « {data['q']} »", search_url(query, drop=["q"])))
     if centre is not None:
         anywhere = {"partout": "1"} if home_commune is not None else {}
-        chips.append(FilterChip(centre.label, search_url(query, drop=["lieu", "rayon"], **anywhere)))
+        chips.append(FilterChip(centre.label, search_url(query, drop=["lieu", "insee", "rayon"], **anywhere)))
     for domain in data.get("thematiques") or []:
         chips.append(FilterChip(f"Thématique : {domain.label}", _without_id(query, "thematiques", domain.pk)))
     for public in data.get("publics") or []:

@@ -7,6 +7,7 @@ population and coordinates possibly empty).
 
 import csv
 import gzip
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,26 +158,99 @@ def parse_place(text: str) -> PlaceQuery:
 @dataclass
 class PlaceResolution:
     commune: "Commune | None" = None
-    others: list = field(default_factory=list)  # homonyms in other départements, most populous first
-    candidates: list = field(default_factory=list)  # nothing matched exactly: names starting with the text
+    others: list = field(default_factory=list)  # homonyms of the commune resolved near the worker
+    # Nothing resolved: the communes the text may mean (homonyms, or names starting with it).
+    candidates: list = field(default_factory=list)
 
 
-def resolve_place(text: str) -> PlaceResolution:
+# "Near the worker's service": a homonym within this distance of it is the one meant, and suggestions
+# list the communes within it first.
+NEAR_KM = 40
+# No commune name is shared by more than 12 communes (2024): all homonyms are offered.
+HOMONYMS = 30
+
+
+def worker_point(user) -> tuple[float, float] | None:
+    """(latitude, longitude) of the worker's service, else of its commune; None without either.
+
+    No query for the signed-in user: the auth backend loads the service and its commune with them.
+    """
+    service = user.service if getattr(user, "service_id", None) else None
+    if service is None:
+        return None
+    if service.latitude is not None and service.longitude is not None:
+        return (service.latitude, service.longitude)
+    commune = user.service_commune
+    return (commune.latitude, commune.longitude) if commune is not None else None
+
+
+def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance between two (latitude, longitude) points, as partners.search computes it."""
+    from .search import EARTH_RADIUS_KM
+
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(h, 1.0)))
+
+
+def is_near(commune, point) -> bool:
+    return point is not None and distance_km((commune.latitude, commune.longitude), point) <= NEAR_KM
+
+
+def near_first(communes, point) -> list:
+    """The order of place candidates and suggestions: communes within NEAR_KM of ``point`` (the
+    worker's service, see worker_point) first, then the most populous; name and code break ties."""
+    return sorted(
+        communes, key=lambda c: (not is_near(c, point), -(c.population or 0), c.search_name, c.insee_code)
+    )
+
+
+def _ranked(queryset, point, limit) -> list:
+    """The first ``limit`` communes of ``queryset`` by near_first: the most populous ones, plus those
+    near ``point`` (a second, indexed query), which a national order would leave out."""
+    from .search import bounding_box, distance_expression
+
+    ordered = queryset.order_by("-population", "search_name", "insee_code")
+    pool = {c.pk: c for c in ordered[:limit]}
+    if point is not None:
+        near = (
+            ordered.filter(bounding_box(point[0], point[1], NEAR_KM))
+            .annotate(distance_km=distance_expression(point[0], point[1]))
+            .filter(distance_km__lte=NEAR_KM)
+        )
+        pool.update((c.pk, c) for c in near[:limit])
+    return near_first(pool.values(), point)[:limit]
+
+
+def resolve_place(text: str, near: tuple[float, float] | None = None) -> PlaceResolution:
     """The commune meant by a postcode ("35000"), a name ("rennes", "St-Malo"), both ("Rennes 35000",
-    "35 Rennes") or a suggestion ("Rennes (35)").
+    "35 Rennes") or a suggestion ("Rennes (35)"); ``near`` is the worker's point (worker_point).
 
-    Homonyms ("Saint-Denis") resolve to the most populous one and list the others; a partial name
-    ("Renn") resolves to nothing but lists the communes it may mean, with their département.
+    A name shared by several communes ("Saint-Denis") resolves only if exactly one of them is within
+    NEAR_KM of the worker, otherwise they are the candidates; a partial name ("Renn") resolves to
+    nothing but lists the communes it may mean. Candidates come with their département.
     """
     query = parse_place(text)
     located = Commune.objects.filter(latitude__isnull=False)
-    exact = list(located.matching(query).order_by("-population", "insee_code")[:CANDIDATES])
-    if exact:
+    exact = list(located.matching(query).order_by("-population", "insee_code")[:HOMONYMS])
+    if len(exact) == 1 or (exact and not query.name):
+        # A postcode alone covers neighbouring communes (one delivery area): the most populous will do.
         return PlaceResolution(commune=exact[0], others=exact[1:])
+    if exact:
+        nearby = [commune for commune in exact if is_near(commune, near)]
+        if len(nearby) == 1:
+            return PlaceResolution(commune=nearby[0], others=[c for c in exact if c is not nearby[0]])
+        return PlaceResolution(candidates=near_first(exact, near))
     if len(query.name) < 2:
         return PlaceResolution()
-    partial = located.matching(query, prefix=True).order_by("-population", "insee_code")[:CANDIDATES]
-    return PlaceResolution(candidates=list(partial))
+    return PlaceResolution(candidates=_ranked(located.matching(query, prefix=True), near, CANDIDATES))
+
+
+def pinned_commune(text: str, insee_code: str):
+    """The commune a candidate link pins (``insee``), if the place typed still names it (the link writes
+    it « Saint-Denis (93) »), else None: the worker typed another place since. One query."""
+    located = Commune.objects.filter(latitude__isnull=False, pk=insee_code)
+    return located.matching(parse_place(text)).first()
 
 
 def unknown_place_message(place, candidates):
@@ -188,13 +262,11 @@ def unknown_place_message(place, candidates):
 
 
 SUGGESTIONS = 10
-NEAR_KM = 40  # "near the worker's service": within this distance of it
 
 
 def suggest_communes(text: str, near: tuple[float, float] | None = None) -> list:
     """Communes for the place field's suggestions: names starting with the text ("St-Ma" too) or
-    postcodes starting with its digits; those within NEAR_KM of ``near`` (the worker's service) first,
-    then by population. Two queries with ``near``, one without."""
+    postcodes starting with its digits, ordered by near_first. Two queries with ``near``, one without."""
     text = (text or "").strip()
     if len(text) < 2:
         return []
@@ -206,16 +278,4 @@ def suggest_communes(text: str, near: tuple[float, float] | None = None) -> list
         if len(query.name) < 2:
             return []
         located = located.matching(query, prefix=True)
-    ordered = located.order_by("-population", "name", "insee_code")
-    nearby = []
-    if near is not None:
-        from .search import bounding_box, distance_expression
-
-        nearby = list(
-            ordered.filter(bounding_box(near[0], near[1], NEAR_KM))
-            .annotate(distance_km=distance_expression(near[0], near[1]))
-            .filter(distance_km__lte=NEAR_KM)[:SUGGESTIONS]
-        )
-    seen = {commune.pk for commune in nearby}
-    others = [commune for commune in ordered[: SUGGESTIONS + len(nearby)] if commune.pk not in seen]
-    return (nearby + others)[:SUGGESTIONS]
+    return _ranked(located, near, SUGGESTIONS)

@@ -1,13 +1,15 @@
 """The directory search form: django-filter parses and validates the querystring."""
 
+import re
+
 import django_filters
 from django import forms
 
 from .checkboxes import checkboxes, domain_groups
+from .communes import pinned_commune, unknown_place_message
 from .communes import resolve_place as place_resolution
-from .communes import unknown_place_message
 from .enums import DEFAULT_RADIUS_KM, SEARCH_RADII_KM, SearchOrder
-from .models import AccessMode, Domain, Language, Public
+from .models import AccessMode, Commune, Domain, Language, Public
 from .reference_lists import ReferenceChoiceFilter, ReferenceMultipleChoiceFilter
 
 RADIUS_MESSAGE = (
@@ -22,9 +24,13 @@ ORDER_MESSAGE = (
 )
 
 
-def resolve_place(text):
+INSEE_CODE = re.compile(r"[0-9][0-9AB][0-9]{3}")
+INSEE_MESSAGE = "Commune inconnue : choisissez l'une des communes proposées ou saisissez un lieu."
+
+
+def resolve_place(text, near=None):
     """(commune, homonyms) for a place as typed: see partners.communes.resolve_place."""
-    resolution = place_resolution(text)
+    resolution = place_resolution(text, near=near)
     return resolution.commune, resolution.others
 
 
@@ -56,15 +62,33 @@ class ServiceSearchForm(forms.Form):
     def access_mode_boxes(self):
         return checkboxes(self["accueil"])
 
+    near = None  # the worker's point (partners.communes.worker_point), set by ServiceSearchFilter
+
+    def clean_insee(self):
+        """A candidate link's commune (``insee``): read as sent, so that a newline is no code."""
+        raw = self.data.get("insee")
+        if raw is None:
+            return ""
+        if not INSEE_CODE.fullmatch(raw):
+            raise forms.ValidationError(INSEE_MESSAGE, code="invalid")
+        return raw
+
     def clean(self):
         cleaned = super().clean()
-        place = cleaned.get("lieu")
-        cleaned["commune"], cleaned["other_communes"] = None, []
-        if place:
-            resolution = place_resolution(place)
-            if resolution.commune is None:
-                self.add_error("lieu", unknown_place_message(place, resolution.candidates))
+        place, insee = cleaned.get("lieu"), cleaned.get("insee")
+        cleaned.update(commune=None, other_communes=[], place_candidates=[])
+        pinned = pinned_commune(place, insee) if place and insee else None
+        if insee and pinned is None and not Commune.objects.filter(pk=insee, latitude__isnull=False).exists():
+            self.add_error("insee", INSEE_MESSAGE)
+        elif pinned is not None:
+            cleaned["commune"] = pinned
+        elif place:
+            # A stale ``insee`` (the worker typed another place since) is left aside.
+            resolution = place_resolution(place, near=self.near)
+            if resolution.commune is None and not resolution.candidates:
+                self.add_error("lieu", unknown_place_message(place, []))
             cleaned["commune"], cleaned["other_communes"] = resolution.commune, resolution.others
+            cleaned["place_candidates"] = resolution.candidates
         return cleaned
 
 
@@ -99,6 +123,8 @@ class ServiceSearchFilter(django_filters.FilterSet):
         max_length=100,
         # Rendered by templates/components/place_field.html.
     )
+    # The commune picked among the candidates of an ambiguous or partial place (their links set it).
+    insee = django_filters.CharFilter(label="Commune choisie", method="noop", widget=forms.HiddenInput)
     rayon = DefaultedChoiceFilter(
         label="Rayon",
         choices=[(km, f"{km} km") for km in SEARCH_RADII_KM],
@@ -135,6 +161,10 @@ class ServiceSearchFilter(django_filters.FilterSet):
 
     class Meta:
         form = ServiceSearchForm
+
+    def __init__(self, *args, near=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.form.near = near
 
     def noop(self, queryset, name, value):
         # Filtering and ranking happen together in partners.search; this class parses and validates.

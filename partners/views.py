@@ -12,9 +12,9 @@ from referrals.attention import attention_for
 from referrals.models import Case
 from reseau.links.services import rate_limit_exceeded, too_many_requests
 
-from .active_filters import active_filters, search_centre, search_url
+from .active_filters import active_filters, place_choices, search_centre, search_url
 from .cards import service_cards
-from .communes import suggest_communes
+from .communes import suggest_communes, worker_point
 from .enums import SearchOrder
 from .filters import ServiceSearchFilter
 from .forms import LISTING_CONFIRMED, LISTING_SAVED, ErrorReportForm, ListingForm
@@ -85,7 +85,9 @@ def search(request):
     Without a place, the search centres on the worker's service's commune (a chip says so; removing
     it searches everywhere).
     """
-    filterset = ServiceSearchFilter(request.GET or None, queryset=Service.objects.none())
+    filterset = ServiceSearchFilter(
+        request.GET or None, queryset=Service.objects.none(), near=worker_point(request.user)
+    )
     partnerships = Partnerships.for_request(request)
     home_commune = request.user.service_commune
     context = {
@@ -98,6 +100,9 @@ def search(request):
     status = 200
     if request.GET and not filterset.form.is_valid():
         status = 400
+    elif request.GET and filterset.form.cleaned_data["place_candidates"]:
+        # An ambiguous or partial place: the communes it may mean, each a link to the search there.
+        context["place_choices"] = place_choices(request.GET, filterset.form.cleaned_data["place_candidates"])
     elif request.GET:
         data = filterset.form.cleaned_data
         params = _search_params(data, partnerships.partner_ids, home_commune)
@@ -122,7 +127,7 @@ def search(request):
             params=params,
             outcome=outcome,
             centre=centre,
-            other_communes=data.get("other_communes"),
+            other_communes=place_choices(request.GET, data.get("other_communes") or []),
             active_filters=active_filters(request.GET, data, centre, home_commune),
             order_unavailable=data.get("tri") == SearchOrder.DISTANCE and centre is None,
             # Searching everywhere while the worker has a home commune: the way back to it.
@@ -140,10 +145,7 @@ def _wants_fragment(request):
 def commune_suggestions(request):
     """<option>s for the place field's datalist (htmx): communes near the worker's service first."""
     text = request.GET.get("lieu") or request.GET.get("place") or ""
-    # The service is loaded with the user (reseau.accounts.backends.UserBackend): no query.
-    service = request.user.service if request.user.service_id else None
-    near = (service.latitude, service.longitude) if service and service.latitude is not None else None
-    communes = suggest_communes(text, near=near)
+    communes = suggest_communes(text, near=worker_point(request.user))
     return render(request, "partners/_commune_options.html", {"communes": communes})
 
 

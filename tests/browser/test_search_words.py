@@ -1,5 +1,7 @@
 """The words workers use, in a real browser: an acronym, place variants (issue 13)."""
 
+import re
+
 import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
@@ -59,14 +61,46 @@ def test_worker_finds_a_chrs_by_its_acronym_near_st_malo(page, login, directory,
     assert_accessible(page)
 
 
-def test_a_partial_place_offers_its_candidates(page, login, directory, assert_accessible, console_errors):
+def test_a_partial_place_offers_its_candidates(page, login, directory, assert_accessible):
     worker, _ = directory
     login(page, worker)
     page.goto(reverse("partners:search") + "?lieu=Renn")
 
-    expect(page.locator("#id_lieu_erreur")).to_contain_text("Peut-être : Rennes (35)")
+    choices = page.get_by_role("region", name="Précisez la commune")
+    expect(choices.get_by_role("link", name="Rennes (35)")).to_be_visible()
     expect(page.get_by_text("Lieu inconnu")).to_have_count(0)
     assert_accessible(page)
-    page.evaluate("0")  # the console message of the page load has arrived
-    # The form's answer is a 400 with its message, which the browser reports: expected here.
-    console_errors[:] = [error for error in console_errors if "status of 400" not in error]
+
+
+def test_worker_picks_one_of_homonyms_and_gets_results_centred_there(
+    page, login, directory, assert_accessible
+):
+    worker, _ = directory
+    for insee, department, point in [("93066", "93", (48.936, 2.357)), ("97411", "974", (-20.882, 55.450))]:
+        CommuneFactory(
+            insee_code=insee,
+            name="Saint-Denis",
+            department=department,
+            population=100000,
+            latitude=point[0],
+            longitude=point[1],
+        )
+    ServiceFactory(name="Accueil de jour de la Plaine", latitude=48.92, longitude=2.36)
+    ServiceFactory(name="Accueil de jour de La Réunion", latitude=-20.88, longitude=55.45)
+    login(page, worker)
+    page.goto(reverse("partners:search"))
+
+    page.get_by_label("Mots-clés").fill("accueil")
+    page.get_by_label("Lieu (code postal ou commune)").fill("Saint-Denis")
+    page.get_by_label("Lieu (code postal ou commune)").press("Enter")
+    choices = page.get_by_role("region", name="Précisez la commune")
+    expect(choices.get_by_role("link")).to_have_count(2)
+    assert_accessible(page)
+
+    choices.get_by_role("link", name="Saint-Denis (93)").click()
+    results = page.locator("#resultats")
+    expect(results.get_by_role("link", name="Accueil de jour de la Plaine")).to_be_visible()
+    expect(results.get_by_text("Accueil de jour de La Réunion")).to_have_count(0)
+    expect(results.get_by_role("link", name="À moins de 20 km de Saint-Denis")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"q=accueil.*insee=93066"))
+    expect(page.get_by_label("Lieu (code postal ou commune)")).to_have_value("Saint-Denis (93)")

@@ -1,9 +1,12 @@
 """Places as workers type them: abbreviations, postcode or département with the name, partial and
 ambiguous names, suggestions near the worker's service (issue 13)."""
 
-import pytest
+from urllib.parse import parse_qs, urlsplit
 
-from partners.communes import parse_place, resolve_place, suggest_communes
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from partners.communes import near_first, parse_place, resolve_place, suggest_communes, worker_point
 from tests.factories import CommuneFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -66,13 +69,54 @@ def test_places_resolve_as_workers_type_them(communes, text, expected):
     assert resolution.commune.pk == expected
 
 
-def test_an_ambiguous_name_resolves_to_the_most_populous_and_lists_the_others(communes):
+PARIS = (48.857, 2.352)
+
+
+def test_an_ambiguous_name_offers_its_homonyms_with_their_department(communes):
     resolution = resolve_place("Saint-Denis")
-    assert resolution.commune.pk == "97411"
-    assert [(c.name, c.department) for c in resolution.others] == [
+    assert resolution.commune is None
+    assert [(c.name, c.department) for c in resolution.candidates] == [
+        ("Saint-Denis", "974"),
         ("Saint-Denis", "93"),
         ("Saint-Denis", "11"),
     ]
+    # Near Rennes, none is near: all offered, still by population.
+    assert len(resolve_place("Saint-Denis", near=RENNES).candidates) == 3
+
+
+def test_a_homonym_resolves_by_itself_when_only_it_is_near_the_worker(communes):
+    resolution = resolve_place("Saint-Denis", near=PARIS)
+    assert resolution.commune.pk == "93066"
+    assert [c.department for c in resolution.others] == ["974", "11"]
+    assert resolution.candidates == []
+
+
+def test_two_homonyms_near_the_worker_are_both_offered_near_first(communes):
+    CommuneFactory(
+        insee_code="95999", name="Saint-Denis", department="95", population=200, latitude=49.0, longitude=2.3
+    )
+    resolution = resolve_place("Saint-Denis", near=PARIS)
+    assert resolution.commune is None
+    assert [c.department for c in resolution.candidates] == ["93", "95", "974", "11"]
+
+
+def test_near_first_is_the_one_order_of_candidates_and_suggestions(communes):
+    saints = [c for c in communes.values() if c.name.startswith("Saint")]
+    # Saint-Malo is 65 km from Rennes: not near, ranked by its population.
+    assert [c.pk for c in near_first(saints, RENNES)][:4] == ["35278", "97411", "93066", "35288"]
+    assert [c.department for c in near_first(saints, None)][:2] == ["974", "93"]
+    assert [c.pk for c in suggest_communes("saint", near=PARIS)] == [c.pk for c in near_first(saints, PARIS)]
+
+
+def test_worker_point_is_the_service_else_its_commune(communes):
+    worker = UserFactory(worker=True)
+    worker.service.latitude, worker.service.longitude = RENNES
+    assert worker_point(worker) == RENNES
+    worker.service.latitude = worker.service.longitude = None
+    worker.service.commune = communes["93066"]
+    assert worker_point(worker) == (communes["93066"].latitude, communes["93066"].longitude)
+    assert worker_point(UserFactory()) is None
+    assert worker_point(AnonymousUser()) is None
 
 
 def test_a_partial_name_offers_candidates_with_their_department(communes):
@@ -97,17 +141,96 @@ def test_parse_place_takes_the_postcode_or_department_out_of_the_name():
     assert (parse_place("35 Rennes").department, parse_place("Rennes 35000").postcode) == ("35", "35000")
 
 
+def _choices(response):
+    return [(choice.label, choice.url) for choice in response.context["place_choices"]]
+
+
 def test_search_page_offers_the_candidates_of_a_partial_place(communes, client_for):
     response = client_for(UserFactory(worker=True)).get("/recherche/", {"lieu": "Renn"})
     content = response.content.decode()
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert "Lieu inconnu" not in content
-    assert "Rennes (35)" in content and "Rennemoulin (78)" in content
+    assert [label for label, _ in _choices(response)] == ["Rennes (35)", "Rennemoulin (78)"]
+    assert 'aria-labelledby="communes-possibles"' in content and ">Rennes (35)</a>" in content
+    assert "services" not in response.context  # nothing searched until a commune is chosen
+
+
+def test_search_page_offers_homonyms_as_links_keeping_the_other_filters(communes, client_for):
+    client = client_for(UserFactory(worker=True))
+    query = {"q": "hébergement", "lieu": "Saint-Denis", "rayon": "10", "disponibles": "on", "page": "2"}
+    response = client.get("/recherche/", query)
+    assert response.status_code == 200
+    label, url = _choices(response)[1]
+    assert label == "Saint-Denis (93)"
+    params = parse_qs(urlsplit(url).query)
+    assert params == {
+        "q": ["hébergement"],
+        "lieu": ["Saint-Denis (93)"],
+        "rayon": ["10"],
+        "disponibles": ["on"],
+        "insee": ["93066"],
+    }
+    chosen = client.get(url)
+    assert chosen.status_code == 200
+    assert chosen.context["centre"].commune.pk == "93066" and chosen.context["params"].radius_km == 10
+    assert chosen.context["params"].hide_full
+    assert 'name="insee" value="93066"' in chosen.content.decode()  # kept by the form's next searches
+
+
+def test_candidates_come_in_the_htmx_fragment_too(communes, client_for):
+    response = client_for(UserFactory(worker=True)).get(
+        "/recherche/", {"lieu": "Saint-Denis"}, headers={"HX-Request": "true"}
+    )
+    content = response.content.decode()
+    assert response.status_code == 200 and "<html" not in content
+    assert "Saint-Denis (974)</a>" in content and "Précisez la commune : 3 communes possibles." in content
+
+
+def test_search_page_resolves_a_homonym_near_the_worker(communes, client_for):
+    worker = UserFactory(worker=True)
+    worker.service.latitude, worker.service.longitude = PARIS
+    worker.service.save()
+    response = client_for(worker).get("/recherche/", {"lieu": "Saint-Denis"})
+    assert response.context["centre"].commune.pk == "93066"
+    assert [choice.label for choice in response.context["other_communes"]] == [
+        "Saint-Denis (974)",
+        "Saint-Denis (11)",
+    ]
+    assert 'aria-labelledby="autres-communes"' in response.content.decode()
+
+
+def test_a_pinned_commune_is_left_aside_once_another_place_is_typed(communes, client_for):
+    client = client_for(UserFactory(worker=True))
+    response = client.get("/recherche/", {"lieu": "St-Malo", "insee": "93066"})
+    assert response.status_code == 200 and response.context["centre"].commune.pk == "35288"
+    partial = client.get("/recherche/", {"lieu": "Saint", "insee": "93066"})
+    assert partial.status_code == 200 and partial.context["place_choices"]
+
+
+@pytest.mark.parametrize("insee", ["", "abc", "99999", "9" * 40, "\n", "93066\n", "93\x0066"])
+def test_a_bad_insee_is_a_french_400(communes, client_for, insee):
+    response = client_for(UserFactory(worker=True)).get(
+        "/recherche/", {"lieu": "Saint-Denis", "insee": insee}
+    )
+    assert response.status_code == 400
+    if "\x00" not in insee:  # a NUL is refused before the form, with its own French page
+        assert "Commune inconnue" in response.content.decode()
+    assert 'name="insee"' not in response.content.decode()
+
+
+def test_a_pinned_place_costs_one_query_as_a_typed_one(communes, client_for, django_assert_num_queries):
+    client = client_for(UserFactory(worker=True))
+    client.get("/recherche/", {"lieu": "St-Malo"})  # warm the session
+    # The place's commune: one query, typed or pinned by a candidate link (no result here: no page or cards).
+    with django_assert_num_queries(7) as typed:
+        client.get("/recherche/", {"lieu": "St-Malo"})
+    with django_assert_num_queries(len(typed)):
+        client.get("/recherche/", {"lieu": "Saint-Malo (35)", "insee": "35288"})
 
 
 def test_search_page_accepts_abbreviations_and_postcodes_with_the_name(communes, client_for):
     client = client_for(UserFactory(worker=True))
-    for place in ["St-Malo", "Rennes 35000", "35 Rennes"]:
+    for place in ["St-Malo", "St Malo", "Saint Malo", "Rennes 35000", "35 Rennes"]:
         response = client.get("/recherche/", {"lieu": place})
         assert response.status_code == 200, place
         assert response.context["centre"].commune.name in {"Saint-Malo", "Rennes"}
