@@ -198,6 +198,17 @@ CASES = [
     Bad("search-lieu-sql", search("lieu=%27%3B+DROP+TABLE+partners_service%3B--"), message="Lieu inconnu"),
     Bad("search-lieu-overlong", search("lieu=" + "Rennes" * 40)),
     Bad("search-lieu-nul", search("lieu=Ren%00nes")),
+    *[
+        # A candidate link's commune (issue 13): only an existing INSEE code, as the link writes it.
+        Bad(f"search-insee-{name}", search(f"lieu=Rennes&insee={value}"), message="Commune inconnue")
+        for name, value in [
+            ("empty", ""),
+            ("abc", "abc"),
+            ("unknown", "99999"),
+            ("huge", HUGE_NUMBER),
+            ("newline", "%0A"),
+        ]
+    ],
     Bad("search-rayon-not-offered", search("lieu=35000&rayon=7")),
     Bad("search-rayon-negative", search("lieu=35000&rayon=-20")),
     Bad("search-rayon-huge", search(f"lieu=35000&rayon={HUGE_NUMBER}")),

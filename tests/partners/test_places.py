@@ -175,6 +175,8 @@ def test_search_page_offers_homonyms_as_links_keeping_the_other_filters(communes
     assert chosen.context["centre"].commune.pk == "93066" and chosen.context["params"].radius_km == 10
     assert chosen.context["params"].hide_full
     assert 'name="insee" value="93066"' in chosen.content.decode()  # kept by the form's next searches
+    place_chip = next(chip for chip in chosen.context["active_filters"] if "Saint-Denis" in chip.label)
+    assert "insee" not in place_chip.remove_url and "lieu" not in place_chip.remove_url
 
 
 def test_candidates_come_in_the_htmx_fragment_too(communes, client_for):
