@@ -438,7 +438,8 @@ def search_services(params: SearchParams, page: int | None = None, per_page: int
     words = params.words
     queryset = _filtered(params).only(*LISTED_FIELDS)
     terms = query_terms(words) if words else []
-    one_statement = page is not None and params.has_place
+    # Past RESULT_CAP there is no page to read (the count stops there): counted apart, as without a place.
+    one_statement = page is not None and params.has_place and (page - 1) * per_page < RESULT_CAP
     page_rows = None
     if not terms:  # no words, or only stop words ("de la")
         if one_statement:

@@ -316,6 +316,9 @@ def test_past_the_last_page_around_a_place_the_count_is_still_right():
     assert (outcome.page_rows, outcome.count) == ([], 7)
     nowhere = SearchParams(text="accueil", latitude=0.0, longitude=0.0, radius_km=5)
     assert (search_services(nowhere, page=1).page_rows, search_services(nowhere, page=1).count) == ([], 0)
+    # Past the cap, no page can exist: counted apart (and no OFFSET too large for the database).
+    huge = search_services(params, page=10**30, per_page=3)
+    assert (huge.page_rows, huge.count) == (None, 7)
     # No place: the page is left to the paginator.
     assert search_services(SearchParams(text="accueil"), page=1).page_rows is None
 
