@@ -12,7 +12,8 @@ directory's own vocabulary (pg_trgm on PostgreSQL, a trigram FTS5 table on SQLit
 import math
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import BooleanField, ExpressionWrapper, F, FloatField, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import ASin, Cos, Power, Radians, Sin, Sqrt
@@ -67,6 +68,7 @@ class SearchOutcome:
     words: list[str] = field(default_factory=list)
     corrections: dict[str, str] = field(default_factory=dict)  # typed word -> word searched instead
     ranked: bool = False  # ordered by text relevance first (words given, and not too many matches)
+    page_rows: list | None = None  # the requested page's services, when counted in the same statement
 
     @property
     def capped(self) -> bool:
@@ -264,21 +266,15 @@ def _correctable_words(terms: list[Term]) -> list[str]:
 
 
 def _unmatched_words(terms: list[Term]) -> list[str]:
-    """Words that match no service at all, even as a prefix: the candidates for correction."""
+    """Words that match no service at all, even as a prefix: the candidates for correction (SQLite;
+    PostgreSQL checks them in its one correction statement, _postgresql_corrections)."""
     unmatched = []
     with connection.cursor() as cursor:
         for word in _correctable_words(terms):
-            if connection.vendor == "postgresql":
-                cursor.execute(
-                    "SELECT EXISTS (SELECT 1 FROM partners_service "
-                    "WHERE search_vector @@ to_tsquery('french_unaccent', %s))",
-                    [f"'{word}':*"],
-                )
-            else:
-                cursor.execute(
-                    "SELECT EXISTS (SELECT 1 FROM partners_service_fts WHERE partners_service_fts MATCH %s)",
-                    [f'"{stem(word)}"*'],
-                )
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM partners_service_fts WHERE partners_service_fts MATCH %s)",
+                [f'"{stem(word)}"*'],
+            )
             if not cursor.fetchone()[0]:
                 unmatched.append(word)
     return unmatched
@@ -317,50 +313,115 @@ def _sqlite_closest(cursor, word: str) -> str | None:
     return min(scored, key=lambda row: (-row[0], -row[1], row[2]))[2]
 
 
+# PostgreSQL: every correctable word in one statement. A word that matches no service, even as a
+# prefix, gets the closest word of the vocabulary. The % operator uses the trigram GIN index with the
+# threshold of pg_trgm.similarity_threshold; set_config(..., true) lasts until the end of the
+# transaction, which in autocommit is this statement: the threshold is set and used in one transaction.
+# It is set in an uncorrelated subquery of a constant condition, which PostgreSQL runs once, before
+# reading any row (an InitPlan under a one-time filter). similarity() >= MIN_SIMILARITY repeats the
+# rule so that the answer never depends on that order, only the index's work does. (similarity()
+# alone cannot use the index: 35-66 ms on the bench's 21 000 words, against 0.3-1 ms.)
+POSTGRESQL_CORRECTIONS = """
+SELECT typed.word, (
+    SELECT vocabulary.word FROM partners_searchword vocabulary
+    WHERE vocabulary.word %% typed.word AND similarity(vocabulary.word, typed.word) >= %s
+    ORDER BY similarity(vocabulary.word, typed.word) DESC, vocabulary.document_count DESC, vocabulary.word
+    LIMIT 1
+)
+FROM unnest(%s::text[], %s::text[]) AS typed(word, prefix_query)
+WHERE (SELECT set_config('pg_trgm.similarity_threshold', %s, true)) IS NOT NULL
+AND NOT EXISTS (
+    SELECT 1 FROM partners_service
+    WHERE search_vector @@ to_tsquery('french_unaccent', typed.prefix_query)
+)
+"""
+
+
+def _postgresql_corrections(words: list[str]) -> dict[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            POSTGRESQL_CORRECTIONS,
+            [MIN_SIMILARITY, words, [f"'{word}':*" for word in words], str(MIN_SIMILARITY)],
+        )
+        return {word: closest for word, closest in cursor.fetchall() if closest and closest != word}
+
+
 def _corrections(terms: list[Term]) -> dict[str, str]:
     """Each word that matches no service, mapped to the closest word of the vocabulary."""
-    unmatched = _unmatched_words(terms)
-    if not unmatched:
-        return {}
+    if connection.vendor == "postgresql":
+        words = _correctable_words(terms)
+        return _postgresql_corrections(words) if words else {}
     corrections = {}
-    if connection.vendor == "sqlite":
+    unmatched = _unmatched_words(terms)
+    if unmatched:
         with connection.cursor() as cursor:
             for word in unmatched:
                 closest = _sqlite_closest(cursor, word)
                 if closest and closest != word:
                     corrections[word] = closest
-        return corrections
-    # The % operator uses the trigram GIN index, with the threshold of pg_trgm.similarity_threshold.
-    # set_config(..., true) lasts until the end of the transaction: in autocommit, that is the end of
-    # its own statement, and the look-ups would run with pg_trgm's default (0.3). Hence one
-    # transaction, for every word. (similarity(word, %s) >= 0.35 needs no setting but cannot use the
-    # index: 35-66 ms on the bench's 21 000 words, against 0.3-1 ms.)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('pg_trgm.similarity_threshold', %s, true)", [str(MIN_SIMILARITY)])
-        for word in unmatched:
-            cursor.execute(
-                "SELECT word FROM partners_searchword WHERE word %% %s "
-                "ORDER BY similarity(word, %s) DESC, document_count DESC, word LIMIT 1",
-                [word, word],
-            )
-            row = cursor.fetchone()
-            if row and row[0] != word:
-                corrections[word] = row[0]
     return corrections
+
+
+def _ordering(params: SearchParams, ranked: bool) -> list[tuple[str, bool]]:
+    """The results' order, as (column, descending) pairs: relevance (when ranked), then distance and
+    freshness (or the other way round), then name and id. Never-verified services come last."""
+    by_distance = [("distance_km", False)] if params.has_place else []
+    by_freshness = [("verified_on", True)]
+    main = (
+        (by_freshness + by_distance)
+        if params.order == SearchOrder.FRESHNESS
+        else (by_distance + by_freshness)
+    )
+    return ([("rank", True)] if ranked else []) + main + [("name", False), ("id", False)]
 
 
 def _order(queryset: QuerySet, params: SearchParams, ranked: bool) -> QuerySet:
     ordering = []
-    if ranked:
-        ordering.append("-rank")  # a string: on SQLite, rank is an extra() column, which F() cannot see
-    by_distance = [F("distance_km").asc()] if params.has_place else []
-    by_freshness = [F("verified_on").desc(nulls_last=True)]
-    if params.order == SearchOrder.FRESHNESS:
-        ordering += by_freshness + by_distance
-    else:
-        ordering += by_distance + by_freshness
+    for column, descending in _ordering(params, ranked):
+        if column == "rank":
+            ordering.append("-rank")  # a string: on SQLite, rank is an extra() column, which F() cannot see
+        elif descending:
+            ordering.append(F(column).desc(nulls_last=True))
+        else:
+            ordering.append(F(column).asc())
     # Without rank or place, this is service_active_freshness_idx's order (migration 0004).
-    return queryset.order_by(*ordering, "name", "pk")
+    return queryset.order_by(*ordering)
+
+
+def _page_and_count(
+    matched: QuerySet, ranked_if_few: QuerySet | None, params: SearchParams, page: int, per_page: int
+) -> tuple[list[Service], int]:
+    """One page of the matches and how many there are (at most RESULT_CAP), in one statement.
+
+    With a place, every match is read and sorted by distance anyway: counting them in the same pass
+    (count(*) OVER ()) spares the separate COUNT. The first RESULT_CAP matches in the unranked order
+    are taken; if they are all the matches, the page is ranked by relevance (``ranked_if_few``, with
+    its ``rank`` column), else it keeps the unranked order, as the capped search always did.
+    Returns no rows past the last page; the count is then counted apart (rare: a stale page link).
+    """
+    inner = _order(ranked_if_few if ranked_if_few is not None else matched, params, ranked=False)
+    try:
+        sql, sql_params = inner[:RESULT_CAP].query.sql_with_params()
+    except EmptyResultSet:  # a filter that nothing can meet (no partners at all): no statement
+        return [], 0
+    order = []
+    for column, descending in _ordering(params, ranked=ranked_if_few is not None):
+        if column == "rank":  # relevance only when the matches were not capped
+            order.append(f'CASE WHEN "full_count" < {RESULT_CAP} THEN "rank" END DESC')
+        elif descending:  # NULLS LAST, in a syntax both backends read
+            order.append(f'"{column}" IS NULL, "{column}" DESC')
+        else:
+            order.append(f'"{column}"')
+    rows = list(
+        Service.objects.raw(
+            f"SELECT * FROM (SELECT matches.*, COUNT(*) OVER () AS full_count FROM ({sql}) matches) counted "
+            f"ORDER BY {', '.join(order)} LIMIT %s OFFSET %s",
+            (*sql_params, per_page, (page - 1) * per_page),
+        )
+    )
+    if rows:
+        return rows, rows[0].full_count
+    return rows, (_capped_count(matched) if page > 1 else 0)
 
 
 def _capped_count(queryset: QuerySet) -> int:
@@ -368,25 +429,41 @@ def _capped_count(queryset: QuerySet) -> int:
     return queryset.order_by()[:RESULT_CAP].count()
 
 
-def search_services(params: SearchParams) -> SearchOutcome:
-    """The matching services, ordered, and how many there are; the queryset is lazy (paginate it)."""
+def search_services(params: SearchParams, page: int | None = None, per_page: int = 20) -> SearchOutcome:
+    """The matching services, ordered, and how many there are; the queryset is lazy (paginate it).
+
+    Given a ``page`` (from 1) and a place, the page's services come in the same statement as the count,
+    as ``page_rows`` (see _page_and_count); the queryset is then only there to be sliced by a paginator.
+    """
     words = params.words
     queryset = _filtered(params).only(*LISTED_FIELDS)
     terms = query_terms(words) if words else []
+    # Past RESULT_CAP there is no page to read (the count stops there): counted apart, as without a place.
+    one_statement = page is not None and params.has_place and (page - 1) * per_page < RESULT_CAP
+    page_rows = None
     if not terms:  # no words, or only stop words ("de la")
+        if one_statement:
+            page_rows, count = _page_and_count(queryset, None, params, page, per_page)
+        else:
+            count = _capped_count(queryset)
         return SearchOutcome(
-            _order(queryset, params, ranked=False), count=_capped_count(queryset), words=words
+            _order(queryset, params, ranked=False), count=count, words=words, page_rows=page_rows
         )
 
-    matched = _match(queryset, terms)
-    count = _capped_count(matched)
+    def run(terms: list[Term]) -> tuple[QuerySet, list[Service] | None, int]:
+        matched = _match(queryset, terms)
+        if not one_statement:
+            return matched, None, _capped_count(matched)
+        rankable = _match_and_rank(queryset, terms) if params.order == SearchOrder.RELEVANCE else None
+        return matched, *_page_and_count(matched, rankable, params, page, per_page)
+
+    matched, page_rows, count = run(terms)
     corrections = {}
     if count == 0:
         corrections = _corrections(terms)
         if corrections:
             terms = query_terms([corrections.get(word, word) for word in words])
-            matched = _match(queryset, terms)
-            count = _capped_count(matched)
+            matched, page_rows, count = run(terms)
     # Ranking is the costly part: only when the worker sorts by relevance and the matches are few enough.
     ranked = count < RESULT_CAP and params.order == SearchOrder.RELEVANCE
     if ranked:
@@ -397,4 +474,5 @@ def search_services(params: SearchParams) -> SearchOutcome:
         words=words,
         corrections=corrections,
         ranked=ranked,
+        page_rows=page_rows,
     )

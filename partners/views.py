@@ -106,11 +106,14 @@ def search(request):
     elif request.GET:
         data = filterset.form.cleaned_data
         params = _search_params(data, partnerships.partner_ids, home_commune)
-        outcome = search_services(params)
+        requested = request.GET.get("page") or 1
+        outcome = search_services(params, page=_page_number(requested), per_page=RESULTS_PER_PAGE)
         paginator = Paginator(outcome.queryset, RESULTS_PER_PAGE)
         paginator.count = outcome.count  # already counted by the search: no second COUNT query
         try:
-            page = paginator.page(request.GET.get("page") or 1)
+            page = paginator.page(requested)  # checks the number; slicing the queryset runs nothing
+            if outcome.page_rows is not None:  # read with the count, in the same statement
+                page.object_list = outcome.page_rows
         except PageNotAnInteger:
             page, status = None, 400
             context["page_error"] = "Numéro de page invalide : indiquez un nombre entier."
@@ -135,6 +138,15 @@ def search(request):
         )
     template = "partners/_search_results.html" if context["fragment"] else "partners/search.html"
     return render(request, template, context, status=status)
+
+
+def _page_number(value):
+    """The page asked for, if it is a page number (the paginator words the errors)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 1 else None
 
 
 def _wants_fragment(request):

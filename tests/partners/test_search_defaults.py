@@ -279,9 +279,28 @@ def test_centring_on_the_home_commune_costs_no_query(client, count, django_asser
     )
     client.get(URL, {"q": "alimentaire"})  # warm the session
     # session, user (with service and commune), badges, reference lists' token (the form's choices are
-    # in memory), count, page, the cards' details with their thématiques, the navigation's waiting
-    # count: as without a home commune
-    with django_assert_num_queries(8):
+    # in memory), the page with its count (one statement, around a place), the cards' details with their
+    # thématiques, the navigation's waiting count: one fewer than without a place
+    with django_assert_num_queries(7):
         response = client.get(URL, {"q": "alimentaire"})
     assert len(response.context["services"]) == count
     assert response.context["centre"].is_default
+
+
+@pytest.mark.parametrize(("page", "message"), [("abc", "Numéro de page invalide"), ("0", "Cette page n")])
+def test_pages_around_the_home_commune_come_with_their_count(client, page, message):
+    # Around a place, a page and its count come in one statement: page 2 is the rest, a page past the
+    # last still says how many pages there are.
+    for tenth in range(10, 260, 10):  # 0.1 to 2.5 km: within the default radius
+        ServiceFactory(
+            name=f"Aide à {tenth:03d}", description="Aide alimentaire", **north_of_rennes(tenth / 100)
+        )
+    first = client.get(URL, {"q": "alimentaire", "tri": "distance"})
+    second = client.get(URL, {"q": "alimentaire", "tri": "distance", "page": "2"})
+    assert first.context["page"].paginator.count == second.context["page"].paginator.count == 25
+    assert names(first) == [f"Aide à {tenth:03d}" for tenth in range(10, 210, 10)]
+    assert names(second) == [f"Aide à {tenth:03d}" for tenth in range(210, 260, 10)]
+    past = client.get(URL, {"q": "alimentaire", "page": "3"})
+    assert past.status_code == 400 and "tiennent en 2 page(s)" in unescape(past.content.decode())
+    wrong = client.get(URL, {"q": "alimentaire", "page": page})
+    assert wrong.status_code == 400 and message in unescape(wrong.content.decode())

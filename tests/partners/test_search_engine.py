@@ -1,5 +1,7 @@
 """The search function, on both backends (SQLite FTS5 by default, PostgreSQL full text with DATABASE_URL)."""
 
+import math
+
 import pytest
 from django.db import connection
 
@@ -232,3 +234,115 @@ def test_rebuild_rewrites_only_the_services_whose_text_changed(directory):
     untouched = [directory["shelter"].pk, directory["cpas"].pk]
     assert [after[pk] for pk in untouched] == [before[pk] for pk in untouched]
     assert names(search_services(SearchParams(text="dispensaire"))) == ["Dispensaire"]
+
+
+@on_postgresql
+def test_a_typo_is_corrected_in_one_statement(directory):
+    # Each word checked, then looked up in the vocabulary, with its threshold: one statement in all,
+    # between the search that found nothing and the search with the corrected words.
+    from django.test.utils import CaptureQueriesContext
+
+    rebuild_search_index()
+    search_services(SearchParams(text="urgence"))  # the synonym table, read once per process
+    with CaptureQueriesContext(connection) as statements:
+        outcome = search_services(SearchParams(text="hébergment urgence infirmre"))
+    assert outcome.corrections == {"hebergment": "hebergement", "infirmre": "infirmiere"}
+    vocabulary = [q["sql"] for q in statements.captured_queries if "partners_searchword" in q["sql"]]
+    assert len(vocabulary) == 1 and "set_config('pg_trgm.similarity_threshold'" in vocabulary[0]
+    assert len(statements) == 3  # nothing found, the corrections, found
+
+
+def place_directory():
+    """Seven services around Rennes: "accueil" in the names of some (more relevant), in the description
+    of others, at various distances and dates of verification, one never verified."""
+    import datetime
+
+    today = datetime.date.today()
+    rows = [
+        ("Accueil de jour", "", 12, 40),
+        ("Halte", "Accueil sans rendez-vous.", 1, 5),
+        ("Accueil familles", "Accueil des familles.", 30, 400),
+        ("Permanence", "Accueil et écoute.", 5, None),
+        ("Point accueil", "", 5, 10),
+        ("Bagagerie", "Accueil le matin.", 45, 100),
+        ("Accueil de nuit", "", 2, 200),
+    ]
+    for name, description, km, age in rows:
+        ServiceFactory(
+            name=name,
+            description=description,
+            latitude=RENNES[0] + km / 111.2,
+            longitude=RENNES[1],
+            verified_on=None if age is None else today - datetime.timedelta(days=age),
+        )
+
+
+@pytest.mark.parametrize("order", ["pertinence", "fraicheur", "distance"])
+@pytest.mark.parametrize(("text", "cap"), [("accueil", 100), ("accueil", 4), ("", 100), ("", 4)])
+def test_a_page_around_a_place_comes_with_its_count_in_one_statement(monkeypatch, order, text, cap):
+    from django.test.utils import CaptureQueriesContext
+
+    from partners import search
+    from partners.enums import SearchOrder
+
+    monkeypatch.setattr(search, "RESULT_CAP", cap)
+    place_directory()
+    params = SearchParams(
+        text=text, latitude=RENNES[0], longitude=RENNES[1], radius_km=50, order=SearchOrder(order)
+    )
+    search_services(params)  # the synonym table, read once per process
+    paginated = search_services(params)  # the queryset a paginator slices, counted apart
+    per_page = 3
+    for page in range(1, math.ceil(paginated.count / per_page) + 1):
+        with CaptureQueriesContext(connection) as statements:
+            outcome = search_services(params, page=page, per_page=per_page)
+        assert len(statements) == 1
+        assert (outcome.count, outcome.ranked) == (paginated.count, paginated.ranked)
+        # What the paginator showed: a capped count ends the last page (rows past it are not shown).
+        expected = paginated.queryset[(page - 1) * per_page : min(page * per_page, paginated.count)]
+        assert [s.name for s in outcome.page_rows] == [s.name for s in expected]
+        assert outcome.page_rows[0].distance_km == pytest.approx(expected[0].distance_km)
+    # Ranked by relevance when not capped: the names saying "accueil" first; capped, by distance.
+    if text and cap == 100 and order == "pertinence":
+        assert paginated.ranked and outcome.count == 7
+    if cap == 4:
+        assert paginated.capped and not paginated.ranked
+
+
+def test_past_the_last_page_around_a_place_the_count_is_still_right():
+    place_directory()
+    params = SearchParams(text="accueil", latitude=RENNES[0], longitude=RENNES[1], radius_km=50)
+    outcome = search_services(params, page=5, per_page=3)
+    assert (outcome.page_rows, outcome.count) == ([], 7)
+    nowhere = SearchParams(text="accueil", latitude=0.0, longitude=0.0, radius_km=5)
+    assert (search_services(nowhere, page=1).page_rows, search_services(nowhere, page=1).count) == ([], 0)
+    # Past the cap, no page can exist: counted apart (and no OFFSET too large for the database).
+    huge = search_services(params, page=10**30, per_page=3)
+    assert (huge.page_rows, huge.count) == (None, 7)
+    # No place: the page is left to the paginator.
+    assert search_services(SearchParams(text="accueil"), page=1).page_rows is None
+
+
+def test_a_typo_around_a_place_is_corrected_and_paged():
+    place_directory()
+    rebuild_search_index()
+    params = SearchParams(text="bagagrie", latitude=RENNES[0], longitude=RENNES[1], radius_km=50)
+    outcome = search_services(params, page=1, per_page=3)
+    assert outcome.corrections == {"bagagrie": "bagagerie"}
+    assert ([s.name for s in outcome.page_rows], outcome.count) == (["Bagagerie"], 1)
+
+
+@on_postgresql
+def test_the_covering_index_covers_what_a_results_page_lists():
+    # A place search without words reads its page from this index alone: a listed field it does not
+    # include sends every row of the bounding box back to the table.
+    from partners.search import LISTED_FIELDS
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'service_active_coordinates_listed_pg'"
+        )
+        definition = cursor.fetchone()[0]
+    included = definition.split("INCLUDE (")[1].split(")")[0].split(", ")
+    columns = [Service._meta.get_field(name).column for name in LISTED_FIELDS]
+    assert sorted(included) == sorted(columns)
