@@ -107,8 +107,7 @@ TEMPLATES = [
 ]
 
 SQLITE_INIT_COMMAND = (
-    "PRAGMA journal_mode=WAL; PRAGMA mmap_size=268435456; PRAGMA cache_size=-65536; "
-    "PRAGMA temp_store=MEMORY"
+    "PRAGMA journal_mode=WAL; PRAGMA mmap_size=268435456; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY"
 )
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
