@@ -108,33 +108,25 @@ def bounding_box(latitude: float, longitude: float, radius_km: float, prefix: st
     )
 
 
-def _filtered(params: SearchParams) -> QuerySet:
+def _filtered(params: SearchParams, *, probe_only: bool = False) -> QuerySet:
+    """The active services that pass the filters. ``probe_only`` (SQLite): see _sqlite_probe_only."""
     queryset = Service.objects.active()
+    among = "pk__in"
+    if probe_only:
+        # id + 0 is no column: SQLite cannot look the ids of the IN lists up by primary key, so it reads
+        # another index (freshness or coordinates) and checks each row against the lists instead.
+        queryset, among = queryset.alias(id_probe=F("pk") + 0), "id_probe__in"
     # Several values of one list: any of them (a service for "jeunes" or "familles").
-    if params.domain_ids:
-        queryset = queryset.filter(
-            pk__in=Service.domains.through.objects.filter(domain_id__in=params.domain_ids).values(
-                "service_id"
-            )
-        )
-    if params.public_ids:
-        queryset = queryset.filter(
-            pk__in=Service.publics.through.objects.filter(public_id__in=params.public_ids).values(
-                "service_id"
-            )
-        )
-    if params.access_mode_ids:
-        queryset = queryset.filter(
-            pk__in=Service.access_modes.through.objects.filter(
-                accessmode_id__in=params.access_mode_ids
-            ).values("service_id")
-        )
-    if params.language_ids:
-        queryset = queryset.filter(
-            pk__in=Service.languages.through.objects.filter(language_id__in=params.language_ids).values(
-                "service_id"
-            )
-        )
+    through = (
+        (Service.domains.through, "domain_id", params.domain_ids),
+        (Service.publics.through, "public_id", params.public_ids),
+        (Service.access_modes.through, "accessmode_id", params.access_mode_ids),
+        (Service.languages.through, "language_id", params.language_ids),
+    )
+    for model, column, ids in through:
+        if ids:
+            services = model.objects.filter(**{f"{column}__in": ids}).values("service_id")
+            queryset = queryset.filter(**{among: services})
     if params.hide_full:
         queryset = queryset.exclude(capacity_status=CapacityStatus.FULL)
     if params.partner_ids is not None:
@@ -226,7 +218,9 @@ def _match(queryset: QuerySet, terms: list[Term]) -> QuerySet:
         "SELECT rowid FROM partners_service_fts WHERE partners_service_fts MATCH %s",
         (_expression(terms, postgresql=False),),
     )
-    return queryset.filter(pk__in=matching_ids)
+    # Filtered with probe_only (_sqlite_probe_only): the full-text matches are checked, not looked up.
+    among = "id_probe__in" if "id_probe" in queryset.query.annotations else "pk__in"
+    return queryset.filter(**{among: matching_ids})
 
 
 def _match_and_rank(queryset: QuerySet, terms: list[Term]) -> QuerySet:
@@ -429,6 +423,27 @@ def _capped_count(queryset: QuerySet) -> int:
     return queryset.order_by()[:RESULT_CAP].count()
 
 
+# SQLite: from this many matches, an unranked page reads the services in index order and checks each
+# against the matches (the first page stops after ~20 x services / matches rows), rather than looking
+# every match up and sorting them all (87 000 for "accompagnement" at 150 000 services).
+SQLITE_ORDER_SCAN_MIN_MATCHES = 1000
+
+
+def _sqlite_probe_only(params: SearchParams, count: int | None = None) -> bool:
+    """Whether SQLite should check the IN lists (filters, full-text matches) row by row rather than
+    start from them (``id IN (...)``: a primary key look-up per match, which its planner always
+    prefers, then a sort of them all). The partners of the worker's conventions (a few dozen ids)
+    start when given; else the bounding box of a place (coordinates index); else, past
+    SQLITE_ORDER_SCAN_MIN_MATCHES (``count``, known once counted), the freshness index in order."""
+    if connection.vendor != "sqlite":
+        return False
+    return (
+        params.partner_ids is not None
+        or params.has_place
+        or (count is not None and count >= SQLITE_ORDER_SCAN_MIN_MATCHES)
+    )
+
+
 def search_services(params: SearchParams, page: int | None = None, per_page: int = 20) -> SearchOutcome:
     """The matching services, ordered, and how many there are; the queryset is lazy (paginate it).
 
@@ -436,7 +451,8 @@ def search_services(params: SearchParams, page: int | None = None, per_page: int
     as ``page_rows`` (see _page_and_count); the queryset is then only there to be sliced by a paginator.
     """
     words = params.words
-    queryset = _filtered(params).only(*LISTED_FIELDS)
+    probe_only = _sqlite_probe_only(params)
+    queryset = _filtered(params, probe_only=probe_only).only(*LISTED_FIELDS)
     terms = query_terms(words) if words else []
     # Past RESULT_CAP there is no page to read (the count stops there): counted apart, as without a place.
     one_statement = page is not None and params.has_place and (page - 1) * per_page < RESULT_CAP
@@ -446,6 +462,8 @@ def search_services(params: SearchParams, page: int | None = None, per_page: int
             page_rows, count = _page_and_count(queryset, None, params, page, per_page)
         else:
             count = _capped_count(queryset)
+            if not probe_only and _sqlite_probe_only(params, count):
+                queryset = _filtered(params, probe_only=True).only(*LISTED_FIELDS)
         return SearchOutcome(
             _order(queryset, params, ranked=False), count=count, words=words, page_rows=page_rows
         )
@@ -468,6 +486,8 @@ def search_services(params: SearchParams, page: int | None = None, per_page: int
     ranked = count < RESULT_CAP and params.order == SearchOrder.RELEVANCE
     if ranked:
         matched = _match_and_rank(queryset, terms)
+    elif not probe_only and _sqlite_probe_only(params, count):
+        matched = _match(_filtered(params, probe_only=True).only(*LISTED_FIELDS), terms)
     return SearchOutcome(
         _order(matched, params, ranked=ranked),
         count=count,
