@@ -201,7 +201,7 @@ def _members_changed(sender, action, **kwargs):
 def _service_saved(sender, instance, created, **kwargs):
     # Only an is_active change matters: a new service is a member of nothing yet.
     loaded = getattr(instance, "_loaded_is_active", None)
-    if not created and loaded is not instance.is_active:
+    if not created and loaded != instance.is_active:
         partnerships_changed()
     instance._loaded_is_active = instance.is_active
 
