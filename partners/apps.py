@@ -8,7 +8,7 @@ class PartnersConfig(AppConfig):
     def ready(self):
         from django.db.backends.signals import connection_created
 
-        from . import reference_lists, signals  # noqa: F401  (signals: reference lists, search index)
+        from . import partnerships, reference_lists, signals  # noqa: F401  (signals: caches, search index)
         from .search_index import register_sqlite_functions
 
         connection_created.connect(register_sqlite_functions)

@@ -4,7 +4,7 @@ Django renders each option of a ``CheckboxSelectMultiple`` through its own widge
 ~170 thématiques of the picker that cost ~40 ms a page (measured by ``make bench``), more than the
 search itself. These plain records carry what the template needs (name, value, id, label, checked)
 and keep Django's ids (``id_<field>_<index>``), so labels, tests and error links are unchanged. A list
-is also written out at once in Python (``CheckboxList.html``, ``CheckboxGroup.children_html``), and
+is also written out at once in Python (``CheckboxList.html``, ``CheckboxGroups.html``), and
 the unticked thématiques picker is built once per snapshot of the reference lists: the search form
 with its picker cost 4.0 ms with a template loop over the 170 boxes, 2.7 ms written at once, 1.9 ms
 reused (CPU time, best of 60, on a loaded machine). The rows come from the reference lists in memory
@@ -79,6 +79,29 @@ class CheckboxGroup:
     def children_html(self):
         return mark_safe("".join(box.labelled() for box in self.children))
 
+    def html(self, all_label=None) -> str:
+        """The group's <details>: what components/domain_picker.html showed with a template loop."""
+        category = self.category
+        label = _escaped(all_label) if all_label else f"{_escaped(category.label)} (en général)"
+        return (
+            f'<details class="domain-group"{" open" if self.open else ""}>'
+            f"<summary>{_escaped(category.label)}</summary>"
+            f'<label class="domain-group__all">{category.tag} {label}</label>'
+            f"{self.children_html}</details>"
+        )
+
+
+class CheckboxGroups(list):
+    """A picker's groups, and all of them written out at once (built once for the unticked picker)."""
+
+    def __init__(self, groups, all_label=None):
+        super().__init__(groups)
+        self.all_label = all_label
+
+    @cached_property
+    def html(self):
+        return mark_safe("".join(group.html(self.all_label) for group in self))
+
 
 def checkboxes(bound_field) -> CheckboxList:
     """One Checkbox per object of a model multiple-choice field, in the queryset's order."""
@@ -103,8 +126,9 @@ def checkboxes(bound_field) -> CheckboxList:
 _UNTICKED_GROUPS = {}
 
 
-def domain_groups(bound_field) -> list[CheckboxGroup]:
-    """The thématiques of a Domain field under their catégorie, both sorted by label."""
+def domain_groups(bound_field, all_label=None) -> CheckboxGroups:
+    """The thématiques of a Domain field under their catégorie, both sorted by label; ``all_label``: the
+    label of a catégorie's own box (default: "<catégorie> (en général)")."""
     model_field = bound_field.field
     key = None
     if not bound_field.value() and hasattr(model_field, "reference_rows"):
@@ -112,10 +136,10 @@ def domain_groups(bound_field) -> list[CheckboxGroup]:
 
         token = reference_lists().token
         if token is not None:
-            key = (token, type(model_field), bound_field.html_name, bound_field.auto_id)
+            key = (token, type(model_field), bound_field.html_name, bound_field.auto_id, all_label)
             if key in _UNTICKED_GROUPS:
                 return _UNTICKED_GROUPS[key]
-    groups = _domain_groups(bound_field)
+    groups = CheckboxGroups(_domain_groups(bound_field), all_label)
     if key is not None:
         if len(_UNTICKED_GROUPS) > 50:  # old snapshots
             _UNTICKED_GROUPS.clear()

@@ -54,6 +54,7 @@ from django.db.models import Q
 from . import search_index
 from .enums import LegalKind, ReferralMode
 from .models import AccessMode, Commune, Domain, Fee, Organisation, Postcode, Public, Service, ServiceType
+from .partnerships import partnerships_changed
 from .signals import search_index_paused
 from .text import normalize
 
@@ -785,7 +786,11 @@ def import_data_inclusion(
                 _run(kinds, report, deactivate_missing, progress, batch_size, compare_all)
                 transaction.set_rollback(True)
         else:
-            _run(kinds, report, deactivate_missing, progress, batch_size, compare_all)
+            try:
+                _run(kinds, report, deactivate_missing, progress, batch_size, compare_all)
+            finally:
+                # Services (de)activated in bulk, without signals; committed batches count even on failure.
+                partnerships_changed()
     return report
 
 

@@ -1,10 +1,14 @@
 """The directory search form: django-filter parses and validates the querystring."""
 
+import copy
 import re
+from functools import cached_property
 
 import django_filters
 from django import forms
+from django.http import QueryDict
 
+from . import widgets
 from .checkboxes import checkboxes, domain_groups
 from .communes import pinned_commune, unknown_place_message
 from .communes import resolve_place as place_resolution
@@ -54,7 +58,7 @@ class DefaultedChoiceFilter(django_filters.TypedChoiceFilter):
 
 class ServiceSearchForm(forms.Form):
     def domain_groups(self):
-        return domain_groups(self["thematiques"])
+        return domain_groups(self["thematiques"], all_label="Toute la catégorie")
 
     def public_boxes(self):
         return checkboxes(self["publics"])
@@ -99,7 +103,7 @@ class ServiceSearchFilter(django_filters.FilterSet):
         label="Mots-clés",
         method="noop",
         max_length=200,
-        widget=forms.TextInput(
+        widget=widgets.TextInput(
             attrs={
                 "type": "search",
                 "placeholder": "ex. hébergement d'urgence, CHRS, dettes…",
@@ -131,16 +135,18 @@ class ServiceSearchFilter(django_filters.FilterSet):
         coerce=int,
         default=DEFAULT_RADIUS_KM,
         method="noop",
+        widget=widgets.Select,
         error_messages={"invalid_choice": RADIUS_MESSAGE},
     )
     # No place typed: the search centres on the worker's service's commune, unless "partout" (anywhere).
-    partout = django_filters.BooleanFilter(method="noop", widget=forms.CheckboxInput)
+    partout = django_filters.BooleanFilter(method="noop", widget=widgets.CheckboxInput)
     tri = DefaultedChoiceFilter(
         label="Trier par",
         choices=SearchOrder.choices,
         coerce=SearchOrder,
         default=SearchOrder.RELEVANCE,
         method="noop",
+        widget=widgets.Select,
         error_messages={"invalid_choice": ORDER_MESSAGE},
     )
     accueil = ReferenceMultipleChoiceFilter(
@@ -153,18 +159,46 @@ class ServiceSearchFilter(django_filters.FilterSet):
         label="Langue parlée", queryset=Language.objects.active(), method="noop", empty_label="Toutes"
     )
     disponibles = django_filters.BooleanFilter(
-        label="Masquer les services complets", method="noop", widget=forms.CheckboxInput
+        label="Masquer les services complets", method="noop", widget=widgets.CheckboxInput
     )
     partenaires = django_filters.BooleanFilter(
-        label="Partenaires de mes conventions uniquement", method="noop", widget=forms.CheckboxInput
+        label="Partenaires de mes conventions uniquement", method="noop", widget=widgets.CheckboxInput
     )
 
     class Meta:
         form = ServiceSearchForm
 
-    def __init__(self, *args, near=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.form.near = near
+    _form_class = None
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None, near=None):
+        # As django-filter's, without deep-copying every filter per request: the view only reads the
+        # form; ``filters`` is copied on first use.
+        self.is_bound = data is not None
+        self.data = data or QueryDict()
+        self.queryset = queryset if queryset is not None else self._meta.model._default_manager.all()
+        self.request = request
+        self.form_prefix = prefix
+        self.form.near = near  # the worker's point: homonyms resolve near it (communes.resolve_place)
+
+    @cached_property
+    def filters(self):
+        filters = copy.deepcopy(self.base_filters)
+        for filter_ in filters.values():
+            filter_.model, filter_.parent = self.queryset.model, self
+        return filters
+
+    def get_form_class(self):
+        # Built once per process: django-filter builds a form class per request (its fields, then the
+        # form metaclass). The fields read their choices from the reference lists at render and clean
+        # time (partners.reference_lists), so a class built once stays current.
+        cls = type(self)
+        if cls.__dict__.get("_form_class") is None:
+            cls._form_class = type(
+                f"{cls.__name__}Form",
+                (self._meta.form,),
+                {name: filter_.field for name, filter_ in cls.base_filters.items()},
+            )
+        return cls._form_class
 
     def noop(self, queryset, name, value):
         # Filtering and ranking happen together in partners.search; this class parses and validates.

@@ -539,6 +539,13 @@ class Service(models.Model):
     def __str__(self):
         return f"{self.name} — {self.organisation.name}" if self.organisation_id else self.name
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # partners.partnerships compares it on save: (de)activating a member changes the partnerships.
+        instance._loaded_is_active = instance.__dict__.get("is_active")
+        return instance
+
     def is_stale(self, today=None):
         """Not verified for STALE_AFTER_MONTHS months (or never): shown with a warning."""
         return self.verified_on is None or self.verified_on <= stale_before(today)

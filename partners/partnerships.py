@@ -6,18 +6,25 @@ of which the service itself is also a current member (joined_on ≤ day < left_o
 its own partner.
 
 Every screen asks this read model: the home page, the search badges and its "partners only"
-filter, the service page, routing and the classification of referrals. It is loaded once per
-request (``Partnerships.for_request``) in one query; what only classification needs (the scope of
-each convention, the needs partners cover) is loaded on first use, one query each.
+filter, the service page, routing and the classification of referrals. Pages read it through
+``Partnerships.for_request``: each process keeps the memberships it loaded, per service and day, until
+the partnerships' version token changes (partners.versions, read with the reference lists' in one
+query per request). Every write that changes the picture bumps that token: saving or deleting a
+convention, a membership or a network, (de)activating a service (the receivers below), and bulk
+writes (imports, bulk updates), which call ``partnerships_changed()``. Classification reads the
+database (``Partnerships.of``). What only classification needs (the scope of each convention, the
+needs partners cover) is loaded on first use, one query each.
 """
 
 import datetime
 from functools import cached_property
 
 from django.db.models import F
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 
-from .models import Convention, ConventionMembership, Domain, Service, needs_met_by
+from .models import Convention, ConventionMembership, Domain, Network, Service, needs_met_by
+from .versions import PARTNERSHIPS, version_changed, version_token
 
 _REQUEST_ATTRIBUTE = "_reseau_partnerships"
 
@@ -48,20 +55,17 @@ class Partnerships:
             return cls(None, on, [])
         # The current memberships of the conventions in force that the service shares, its own
         # included (a convention of which it is the only member still counts as one of its conventions).
-        memberships = (
-            ConventionMembership.objects.current_on(on)
-            .filter(convention__in=Convention.objects.shared_by(service_id, on=on))
-            .select_related("convention__network")
-            .annotate(service_is_active=F("service__is_active"))
-        )
-        return cls(service_id, on, list(memberships))
+        return cls(service_id, on, _memberships(service_id, on))
 
     @classmethod
     def for_request(cls, request) -> "Partnerships":
-        """The signed-in worker's partnerships today, loaded once per request."""
+        """The signed-in worker's partnerships today, from the process's memory while the token holds."""
         cached = getattr(request, _REQUEST_ATTRIBUTE, None)
         if cached is None:
-            cached = cls.of(getattr(request.user, "service_id", None))
+            service_id = getattr(request.user, "service_id", None)
+            on = timezone.localdate()
+            memberships = _cached_memberships(service_id, on) if service_id else ()
+            cached = cls(service_id, on, memberships)
             setattr(request, _REQUEST_ATTRIBUTE, cached)
         return cached
 
@@ -132,3 +136,82 @@ class Partnerships:
     def cover(self, need_ids) -> set[int]:
         """The needs among ``need_ids`` that an official partner meets."""
         return set(need_ids) & self.covered_needs
+
+
+# --- In process memory ------------------------------------------------------------------------------
+
+# Services whose memberships one process keeps at most: a token change or this bound empties it.
+CACHED_SERVICES_MAX = 10_000
+
+
+def _memberships(service_id, on) -> tuple:
+    # The current memberships of the conventions in force that the service shares, its own included
+    # (a convention of which it is the only member still counts as one of its conventions).
+    return tuple(
+        ConventionMembership.objects.current_on(on)
+        .filter(convention__in=Convention.objects.shared_by(service_id, on=on))
+        .select_related("convention__network")
+        .annotate(service_is_active=F("service__is_active"))
+    )
+
+
+class _Memory:
+    def __init__(self, token):
+        self.token = token
+        self.memberships = {}  # (service id, day) -> its memberships (read-only instances)
+
+
+_memory = _Memory(None)
+
+
+def _cached_memberships(service_id, on) -> tuple:
+    global _memory
+    token = version_token(PARTNERSHIPS)
+    if token is None:  # no row (a flushed test database): never trusted
+        return _memberships(service_id, on)
+    memory = _memory
+    if memory.token != token:
+        memory = _memory = _Memory(token)
+    key = (service_id, on)
+    found = memory.memberships.get(key)
+    if found is None:
+        found = _memberships(service_id, on)
+        if len(memory.memberships) >= CACHED_SERVICES_MAX:
+            memory.memberships.clear()
+        memory.memberships[key] = found
+    return found
+
+
+def partnerships_changed() -> None:
+    """The partnership picture changed (bulk writes call this): every process reloads at its next request."""
+    global _memory
+    version_changed(PARTNERSHIPS)
+    _memory = _Memory(None)
+
+
+def _written(sender, **kwargs):
+    partnerships_changed()
+
+
+def _members_changed(sender, action, **kwargs):
+    if action.startswith("post_"):
+        partnerships_changed()
+
+
+def _service_saved(sender, instance, created, **kwargs):
+    # Only an is_active change matters: a new service is a member of nothing yet.
+    loaded = getattr(instance, "_loaded_is_active", None)
+    if not created and loaded != instance.is_active:
+        partnerships_changed()
+    instance._loaded_is_active = instance.is_active
+
+
+for _model in (Convention, ConventionMembership, Network):
+    post_save.connect(_written, sender=_model, dispatch_uid=f"partnerships_{_model.__name__}_saved")
+    post_delete.connect(_written, sender=_model, dispatch_uid=f"partnerships_{_model.__name__}_deleted")
+# convention.members.add(...) writes memberships without post_save.
+m2m_changed.connect(
+    _members_changed, sender=Convention.members.through, dispatch_uid="partnerships_members_changed"
+)
+post_save.connect(_service_saved, sender=Service, dispatch_uid="partnerships_service_saved")
+post_delete.connect(_written, sender=Service, dispatch_uid="partnerships_service_deleted")

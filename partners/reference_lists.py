@@ -6,28 +6,22 @@ order, a thématique's catégorie loaded) and every thématique's catégorie (ac
 rule). Read-only: never save one of its instances.
 
 **Invalidation.** Every write to a list (``post_save`` / ``post_delete`` below; bulk writes, such as
-``load_referentials``, call ``lists_changed()``) stores a new random token in the one row of
-``ReferenceListsVersion``, in the writer's transaction. A process compares its snapshot's token with the
-database's once per request (on the first read of the request; outside requests, on every read): one
-primary-key read, so every process sees a change at its next request, without memcached or Redis.
-Tokens are random, never reused: a rolled-back write leaves the old token, which no longer matches a
-snapshot taken inside that transaction.
+``load_referentials``, call ``lists_changed()``) stores a new random token in row ``REFERENCE_LISTS`` of
+``ReferenceListsVersion``, in the writer's transaction (partners.versions). A process compares its
+snapshot's token with the database's once per request, in the query that also reads the partnerships'
+token: every process sees a change at its next request, without memcached or Redis.
 
 Forms read the snapshot through ``ReferenceMultipleChoiceField`` / ``ReferenceChoiceField`` (and their
 django-filter twins): same contract as Django's model choice fields (ids checked by
 ``partners.fields.parse_id``, French "choix invalide"), without a query to render or to validate.
 """
 
-import threading
-import uuid
 from dataclasses import dataclass
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.signals import request_finished, request_started
 from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
 from django.forms.models import ModelChoiceIterator
 from django.forms.utils import flatatt
 from django.utils.html import escape
@@ -41,9 +35,9 @@ from .fields import (
     parse_id,
     validate_id,
 )
-from .models import AccessMode, Domain, Fee, Language, Public, ReferenceListsVersion, ServiceType
+from .models import AccessMode, Domain, Fee, Language, Public, ServiceType
+from .versions import REFERENCE_LISTS, version_changed, version_token
 
-VERSION_PK = 1
 LIST_MODELS = (Domain, Public, AccessMode, Fee, ServiceType, Language)
 
 
@@ -62,11 +56,6 @@ class ReferenceLists:
 
 
 _snapshot: ReferenceLists | None = None
-_request = threading.local()  # .checked: the token was compared during the current request
-
-
-def _database_token() -> str | None:
-    return ReferenceListsVersion.objects.filter(pk=VERSION_PK).values_list("token", flat=True).first()
 
 
 def _load(token) -> ReferenceLists:
@@ -88,36 +77,19 @@ def reference_lists() -> ReferenceLists:
     """The current snapshot: from memory when the database's token has not changed."""
     global _snapshot
     snapshot = _snapshot
-    if snapshot is not None and getattr(_request, "checked", False):
-        return snapshot
-    token = _database_token()
+    token = version_token(REFERENCE_LISTS)
     if snapshot is None or token is None or snapshot.token != token:
         snapshot = _load(token)
         # No token (a flushed test database): never trusted, read again next time.
         _snapshot = snapshot if token is not None else None
-    if getattr(_request, "active", False):
-        _request.checked = True
     return snapshot
 
 
 def lists_changed() -> None:
     """A reference list was written: a new token for every process, and this one forgets its snapshot."""
     global _snapshot
-    updated = ReferenceListsVersion.objects.filter(pk=VERSION_PK).update(token=uuid.uuid4().hex)
-    if not updated:
-        ReferenceListsVersion.objects.update_or_create(pk=VERSION_PK, defaults={"token": uuid.uuid4().hex})
+    version_changed(REFERENCE_LISTS)
     _snapshot = None
-    _request.checked = False
-
-
-@receiver(request_started)
-def _request_started(**kwargs):
-    _request.active, _request.checked = True, False
-
-
-@receiver(request_finished)
-def _request_finished(**kwargs):
-    _request.active, _request.checked = False, False
 
 
 def _list_written(sender, **kwargs):
@@ -173,6 +145,13 @@ class _ReferenceFieldMixin:
 
 
 class ReferenceMultipleChoiceField(_ReferenceFieldMixin, IdMultipleChoiceField):
+    def clean(self, value):
+        if not self.required and not value:
+            # A list, like the chosen rows below. Django returns ``queryset.none()``, and each test of it
+            # (``data.get(name) or []``) runs the query compiler (~900 Python calls), without a query.
+            return []
+        return super().clean(value)
+
     def _check_values(self, value):
         if not isinstance(value, (list, tuple)):
             raise ValidationError(self.error_messages["invalid_list"], code="invalid_list")

@@ -58,6 +58,7 @@ from .data_inclusion import (
 )
 from .enums import LegalKind
 from .models import Organisation, Service
+from .partnerships import partnerships_changed
 from .signals import search_index_paused
 from .text import normalize
 
@@ -818,6 +819,8 @@ def apply(plan: Plan, *, batch_size=BATCH_SIZE):
                     "pk", flat=True
                 )
             )
+        if plan.changed_services:  # bulk_update may (de)activate services, without signals
+            partnerships_changed()
 
 
 # --- Export ------------------------------------------------------------------------------------

@@ -34,14 +34,23 @@ def home(request):
     own_service = None
     conventions, partners = [], []
     if user.service_id:
-        own_service = Service.objects.select_related("organisation", "commune").get(pk=user.service_id)
+        # Only the columns the page shows (the description and search vector are large).
+        own_service = (
+            Service.objects.select_related("organisation", "commune")
+            .only("name", "organisation__name", "commune__name")
+            .get(pk=user.service_id)
+        )
         partnerships = Partnerships.for_request(request)
         conventions = [
             {"convention": convention, "member_count": partnerships.member_count(convention)}
             for convention in sorted(partnerships.conventions, key=lambda c: (c.network.name, c.title))
         ]
-        partners = list(partnerships.partners())
-    networks = list(Network.objects.filter(coordinators=user).order_by("name")) if user.is_staff else []
+        partners = list(partnerships.partners().only("name", "organisation__name"))
+    networks = (
+        list(Network.objects.filter(coordinators=user).only("name", "territory").order_by("name"))
+        if user.is_staff
+        else []
+    )
     return render(
         request,
         "partners/home.html",

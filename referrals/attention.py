@@ -16,6 +16,9 @@ HOME_ROWS = 10
 FIRST_VISIT_DAYS = 7
 
 _WAITING_ATTRIBUTE = "_reseau_waiting_count"
+# What the home page shows of a referral (its deadline comes from status and sent_at): only these columns
+# are loaded. A referral's status is always loaded (django-fsm reads it when the row is built).
+_REFERRAL_SHOWN = ("status", "sent_at", "service_id", "case__reference")
 
 
 def waiting_count(request):
@@ -58,6 +61,7 @@ def attention_for(request, now=None):
         Referral.objects.incoming_for(user)
         .awaiting_answer()
         .select_related("case__service", "case__commune")
+        .only(*_REFERRAL_SHOWN, "case__service__name", "case__commune__name")
         .order_by("sent_at", "pk")[:HOME_ROWS]
     )
     if len(waiting) < HOME_ROWS:
@@ -66,12 +70,14 @@ def attention_for(request, now=None):
         ReferralEvent.objects.answers_for(user)
         .filter(at__gt=since)
         .select_related("referral__service", "referral__case")
+        .only("at", "to_status", "referral__status", "referral__service__name", "referral__case__reference")
         .order_by("-at", "-pk")[:HOME_ROWS]
     )
     expiring = list(
         Referral.objects.for_user(user)
         .expiring_soon(now)
         .select_related("service", "case__service")
+        .only(*_REFERRAL_SHOWN, "service__name", "case__service__name")
         .order_by("sent_at", "pk")[:HOME_ROWS]
     )
     return Attention(

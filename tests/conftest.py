@@ -87,6 +87,16 @@ def _fresh_synonym_cache():
     forget_synonyms()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_partnerships_memory():
+    # The partnerships live in memory while their token holds; a rolled-back test restores the token,
+    # and SQLite then reuses the ids of the services it created.
+    from partners import partnerships
+
+    partnerships._memory = partnerships._Memory(None)
+    yield
+
+
 @pytest.fixture
 def synonyms(db):
     """The seeded synonym table (partners/data/synonyms.csv), as load_referentials writes it."""

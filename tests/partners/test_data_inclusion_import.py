@@ -575,7 +575,8 @@ def test_a_good_file_exits_zero_with_its_summary(tmp_path):
 # splits an INSERT every 999 parameters, ~38 services: the sizes below stay within one statement.)
 # 29 since the search index keeps its typo vocabulary (SearchWord) on SQLite too: per batch, not per row.
 # PostgreSQL also refreshes each table's statistics at the start of its pass (two ANALYZE statements).
-QUERIES_PER_IMPORT = 29 + (2 if connection.vendor == "postgresql" else 0)
+# 30 since an import bumps the partnerships' version token (services may be (de)activated in bulk).
+QUERIES_PER_IMPORT = 30 + (2 if connection.vendor == "postgresql" else 0)
 
 
 @pytest.mark.parametrize("count", [3, 30])
@@ -651,3 +652,27 @@ def test_postgresql_search_vectors_written_by_an_import_are_those_of_a_full_rebu
     rebuild_search_index()
     assert vectors() == imported
     assert found("ecoute jeunes") == {"dora--svc-ecoute"}
+
+
+def test_a_member_deactivated_by_the_import_is_no_longer_a_partner(tmp_path):
+    from types import SimpleNamespace
+
+    from partners.partnerships import Partnerships
+
+    run(STRUCTURES, SERVICES)
+    listening = Service.objects.get(source_id="dora--svc-ecoute")
+    worker = MembershipFactory(service=ServiceFactory()).service
+    MembershipFactory(convention=worker.memberships.get().convention, service=listening)
+
+    def partner_ids():  # as a page sees them: from the process's memory while the token holds
+        return Partnerships.for_request(
+            SimpleNamespace(user=SimpleNamespace(service_id=worker.pk))
+        ).partner_ids
+
+    assert partner_ids() == {listening.pk}
+    services = json.loads(SERVICES.read_text())
+    services["items"] = [item for item in services["items"] if item["id"] != "dora--svc-ecoute"]
+    run(STRUCTURES, write(tmp_path, "services.json", services), deactivate_missing="dora")
+    assert partner_ids() == set()
+    run(STRUCTURES, SERVICES)  # back in the file: active again (a bulk update)
+    assert partner_ids() == {listening.pk}

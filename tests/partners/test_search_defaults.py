@@ -278,9 +278,9 @@ def test_centring_on_the_home_commune_costs_no_query(client, count, django_asser
         **north_of_rennes(2),
     )
     client.get(URL, {"q": "alimentaire"})  # warm the session
-    # session, user (with service and commune), badges, reference lists' token (the form's choices are
-    # in memory), the page with its count (one statement, around a place), the cards' details with their
-    # thématiques, the navigation's waiting count: one fewer than without a place
+    # session, user (with service and commune), both version tokens (the partnerships and the form's
+    # choices are in memory), the page with its count (one statement, around a place), the cards'
+    # details with their thématiques, the navigation's waiting count
     with django_assert_num_queries(7):
         response = client.get(URL, {"q": "alimentaire"})
     assert len(response.context["services"]) == count

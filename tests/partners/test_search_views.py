@@ -173,10 +173,10 @@ def test_query_count_does_not_depend_on_the_number_of_results(
     )
     client = client_for(worker)
     get(client, q="alimentaire")  # warm the session
-    # session, user, badges, reference lists' token (the form's choices are in memory), count, page,
-    # the cards' details with their thématiques, and the navigation's count of referrals waiting for
-    # the worker's service
-    with django_assert_num_queries(8):
+    # session, user, both version tokens (the partnerships and the form's choices are in memory), count,
+    # page, the cards' details with their thématiques, and the navigation's count of referrals waiting
+    # for the worker's service
+    with django_assert_num_queries(7):
         response = get(client, q="alimentaire")
     assert len(response.context["services"]) == count
 
@@ -228,8 +228,8 @@ def test_ticked_filters_stay_ticked_and_their_group_opens(client_for, worker):
     box = content[content.index(ticked) :].split(">", 1)[0]
     assert box.endswith(" checked")
     assert content.count(" checked>") == 1  # only the ticked thématique, not its catégorie
-    assert '<details class="domain-group" open>\n        <summary>Logement</summary>' in content
-    assert '<details class="domain-group">\n        <summary>Santé</summary>' in content
+    assert '<details class="domain-group" open><summary>Logement</summary>' in content
+    assert '<details class="domain-group"><summary>Santé</summary>' in content
 
 
 def test_too_many_matches_says_more_than_and_how_they_are_sorted(client_for, worker, monkeypatch):

@@ -49,6 +49,6 @@ def drop_indexes(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("partners", "0014_spreadsheetimport_progress_at")]
+    dependencies = [("partners", "0015_search_covering_indexes")]
 
     operations = [migrations.RunPython(create_indexes, drop_indexes, elidable=False)]
