@@ -21,7 +21,7 @@ pytestmark = [
 ]
 
 RENNES = (48.1119, -1.6809)
-migration = importlib.import_module("partners.migrations.0015_sqlite_search_indexes")
+migration = importlib.import_module("partners.migrations.0016_sqlite_search_indexes")
 
 
 def plan(queryset) -> list[str]:
