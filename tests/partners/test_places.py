@@ -224,7 +224,7 @@ def test_a_pinned_place_costs_one_query_as_a_typed_one(communes, client_for, dja
     client = client_for(UserFactory(worker=True))
     client.get("/recherche/", {"lieu": "St-Malo"})  # warm the session
     # The place's commune: one query, typed or pinned by a candidate link (no result here: no page or cards).
-    with django_assert_num_queries(7) as typed:
+    with django_assert_num_queries(6) as typed:
         client.get("/recherche/", {"lieu": "St-Malo"})
     with django_assert_num_queries(len(typed)):
         client.get("/recherche/", {"lieu": "Saint-Malo (35)", "insee": "35288"})
