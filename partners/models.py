@@ -221,9 +221,9 @@ class Language(ReferentialItem):
 
 
 class ReferenceListsVersion(models.Model):
-    """One row: a token that changes with every write to a reference list (partners.reference_lists).
-
-    Each process keeps the lists in memory and compares its token with this one once per request.
+    """One row per cache kept in process memory (partners.versions): a token that changes with every
+    write to what it covers. Row 1: the reference lists (partners.reference_lists); row 2: the
+    partnerships (partners.partnerships). Each process compares its tokens with these once per request.
     """
 
     token = models.CharField("jeton", max_length=32)

@@ -161,6 +161,8 @@ def test_french_services_are_never_called_by_belgian_names(client_for, worker):
 def test_service_page_query_count(client_for, worker, target, django_assert_max_num_queries):
     CaseFactory.create_batch(3, service=worker.service)
     client = client_for(worker)
-    # session, user, service, 6 prefetches, shared conventions, open cases, the navigation's waiting count
+    page(client, target)  # the partnerships in memory
+    # session, user, service, 6 prefetches, version tokens (the shared conventions are in memory), open
+    # cases, the navigation's waiting count
     with django_assert_max_num_queries(12):
         page(client, target)
