@@ -281,7 +281,7 @@ def test_centring_on_the_home_commune_costs_no_query(client, count, django_asser
     # session, user (with service and commune), both version tokens (the partnerships and the form's
     # choices are in memory), the page with its count (one statement, around a place), the cards'
     # details with their thématiques, the navigation's waiting count
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         response = client.get(URL, {"q": "alimentaire"})
     assert len(response.context["services"]) == count
     assert response.context["centre"].is_default
