@@ -334,6 +334,9 @@ def test_proposals_page_query_count_is_constant(client_for, world, django_assert
                 needs=[world["food"]],
                 to=["refused", "sent", "expired"][index % 3],
             )
+    # New memberships: the partnerships kept in memory are read again, once (one query)
+    with django_assert_num_queries(10):
+        routing_page(client, case)
     with django_assert_num_queries(9):
         response = routing_page(client, case)
     assert sum(len(group["rows"]) for group in response.context["alternatives"]) >= 5
