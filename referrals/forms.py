@@ -63,8 +63,9 @@ class CaseForm(forms.ModelForm):
             raise forms.ValidationError(DUPLICATE_REFERENCE_MESSAGE, code="duplicate")
         return reference
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, near=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.near = near  # the worker's point: a homonym resolves to the one near it (resolve_place)
         if self.instance.commune_id and not self.is_bound:
             self.initial["place"] = f"{self.instance.commune.name} ({self.instance.commune.department})"
 
@@ -72,7 +73,7 @@ class CaseForm(forms.ModelForm):
         place = self.cleaned_data["place"].strip()
         self.commune = None
         if place:
-            resolution = resolve_place(place)
+            resolution = resolve_place(place, near=self.near)
             self.commune = resolution.commune
             if self.commune is None:
                 raise forms.ValidationError(unknown_place_message(place, resolution.candidates))

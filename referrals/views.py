@@ -12,6 +12,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_fsm import ConcurrentTransition, can_proceed
 
+from partners.communes import worker_point
 from partners.fields import INVALID_CHOICE, parse_id
 from partners.models import Domain, Service
 from partners.partnerships import Partnerships
@@ -111,7 +112,7 @@ def _save_case(form, *, check_open=False):
 @worker_required
 def case_create(request):
     case = Case(service_id=request.user.service_id, created_by=request.user)
-    form = CaseForm(request.POST or None, instance=case)
+    form = CaseForm(request.POST or None, instance=case, near=worker_point(request.user))
     status = 200
     if request.method == "POST" and form.is_valid():
         status = _save_case(form)
@@ -149,7 +150,7 @@ def case_update(request, pk):
     case = _load_case(request, pk)
     if not case.is_open:
         return _case_refused(request, case, CASE_CLOSED_MESSAGE)
-    form = CaseForm(request.POST or None, instance=case)
+    form = CaseForm(request.POST or None, instance=case, near=worker_point(request.user))
     status = 200
     if request.method == "POST" and form.is_valid():
         try:

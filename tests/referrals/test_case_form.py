@@ -140,3 +140,30 @@ def test_a_routing_radius_outside_the_choices_is_a_400_next_to_the_field(client_
     content = response.content.decode()
     assert response.status_code == 400
     assert "Rayon invalide" in content and 'name="rayon"' in content
+
+
+# --- The case's place: homonyms resolve near the worker's service, as on the search page -------------
+
+
+def test_a_homonym_resolves_to_the_one_near_the_worker_and_is_ambiguous_elsewhere(client_for, form_data):
+    need = form_data["needs"]
+    near_paris = CommuneFactory(
+        insee_code="93066", name="Saint-Denis", department="93", latitude=48.936, longitude=2.357
+    )
+    CommuneFactory(
+        insee_code="97411", name="Saint-Denis", department="974", latitude=-20.882, longitude=55.45
+    )
+    paris_worker = UserFactory(worker=True, service__latitude=48.857, service__longitude=2.343)
+    response = client_for(paris_worker).post(
+        reverse("referrals:case_create"), {**form_data, "needs": need, "place": "Saint-Denis"}
+    )
+    assert response.status_code == 302
+    assert Case.objects.get().commune == near_paris
+
+    far_worker = UserFactory(worker=True, service__latitude=43.6, service__longitude=1.44)  # Toulouse
+    response = client_for(far_worker).post(
+        reverse("referrals:case_create"), {**form_data, "reference": "S-2", "place": "Saint-Denis"}
+    )
+    assert response.status_code == 400
+    assert "Saint-Denis (974)" in response.content.decode()
+    assert Case.objects.count() == 1
