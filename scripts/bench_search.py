@@ -948,8 +948,9 @@ def ours_sql(params):
     """Our search at the database level: search_services + first page + count (what the view runs)."""
     from partners.search import search_services
 
-    outcome = search_services(params)
-    page = list(outcome.queryset[:20])
+    outcome = search_services(params, page=1, per_page=20)
+    # Around a place the page comes with its count, in one statement (as in the view).
+    page = outcome.page_rows if outcome.page_rows is not None else list(outcome.queryset[:20])
     return outcome.count, page, outcome
 
 
