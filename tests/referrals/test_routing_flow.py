@@ -316,9 +316,9 @@ def test_proposals_page_query_count_is_constant(client_for, world, django_assert
     client = client_for(world["worker"])
     case = world["case"]
     routing_page(client, case)  # warm-up (session, insight record)
-    # session, user, case, partnerships, referrals already made for the case (with their needs), the
-    # case's needs, the shortlisted candidates, the services shown (with their publics); then the
-    # navigation counts the referrals waiting for the worker's service
+    # session, user, case, version tokens (the partnerships are in memory), referrals already made for
+    # the case (with their needs), the case's needs, the shortlisted candidates, the services shown (with
+    # their publics); then the navigation counts the referrals waiting for the worker's service
     with django_assert_num_queries(9):
         routing_page(client, case)
     families = PublicFactory(code="familles")
@@ -334,8 +334,7 @@ def test_proposals_page_query_count_is_constant(client_for, world, django_assert
                 needs=[world["food"]],
                 to=["refused", "sent", "expired"][index % 3],
             )
-    # New memberships: the partnerships kept in memory are read again, once (one query)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(10):  # the partnerships changed: read again, once
         routing_page(client, case)
     with django_assert_num_queries(9):
         response = routing_page(client, case)
