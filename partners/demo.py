@@ -13,7 +13,6 @@ To start a fresh demo, start from an empty database.
 """
 
 import datetime
-import math
 import random
 from dataclasses import dataclass, field
 
@@ -24,6 +23,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from . import search_index
+from .communes import distance_km
 from .enums import CapacityStatus, ConventionStatus, LegalKind, MembershipRole, ReferralMode
 from .models import (
     AccessMode,
@@ -1964,10 +1964,7 @@ class DemoResult:
 
 
 def _distance_km(lat1, lon1, lat2, lon2):
-    """Great-circle distance (haversine)."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (lat1, lon1, lat2, lon2))
-    a = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(a))
+    return distance_km((lat1, lon1), (lat2, lon2))
 
 
 @dataclass
