@@ -217,6 +217,17 @@ class MembershipFactory(DjangoModelFactory):
     joined_on = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=300))
 
 
+def partner_ids_seen_by(service_id):
+    """The partners of ``service_id`` as a page sees them: from the process's memory while the
+    partnerships token holds (partners.partnerships.Partnerships.for_request)."""
+    from types import SimpleNamespace
+
+    from partners.partnerships import Partnerships
+
+    request = SimpleNamespace(user=SimpleNamespace(service_id=service_id))
+    return Partnerships.for_request(request).partner_ids
+
+
 class CaseFactory(DjangoModelFactory):
     class Meta:
         model = "referrals.Case"

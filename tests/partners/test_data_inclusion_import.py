@@ -655,24 +655,17 @@ def test_postgresql_search_vectors_written_by_an_import_are_those_of_a_full_rebu
 
 
 def test_a_member_deactivated_by_the_import_is_no_longer_a_partner(tmp_path):
-    from types import SimpleNamespace
-
-    from partners.partnerships import Partnerships
+    from tests.factories import partner_ids_seen_by
 
     run(STRUCTURES, SERVICES)
     listening = Service.objects.get(source_id="dora--svc-ecoute")
     worker = MembershipFactory(service=ServiceFactory()).service
     MembershipFactory(convention=worker.memberships.get().convention, service=listening)
 
-    def partner_ids():  # as a page sees them: from the process's memory while the token holds
-        return Partnerships.for_request(
-            SimpleNamespace(user=SimpleNamespace(service_id=worker.pk))
-        ).partner_ids
-
-    assert partner_ids() == {listening.pk}
+    assert partner_ids_seen_by(worker.pk) == {listening.pk}
     services = json.loads(SERVICES.read_text())
     services["items"] = [item for item in services["items"] if item["id"] != "dora--svc-ecoute"]
     run(STRUCTURES, write(tmp_path, "services.json", services), deactivate_missing="dora")
-    assert partner_ids() == set()
+    assert partner_ids_seen_by(worker.pk) == set()
     run(STRUCTURES, SERVICES)  # back in the file: active again (a bulk update)
-    assert partner_ids() == {listening.pk}
+    assert partner_ids_seen_by(worker.pk) == {listening.pk}

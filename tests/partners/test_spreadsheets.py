@@ -759,21 +759,13 @@ def test_the_whole_demo_exports_and_imports_back_unchanged(admin_user):
 
 
 def test_a_member_deactivated_by_a_spreadsheet_is_no_longer_a_partner(admin_user):
-    from types import SimpleNamespace
-
-    from partners.partnerships import Partnerships
-    from tests.factories import MembershipFactory, ServiceFactory
+    from tests.factories import MembershipFactory, ServiceFactory, partner_ids_seen_by
 
     run(xlsx({"Structures": table([structure(1)]), "Services": table([service(1)])}), admin_user)
     member = Service.objects.get(source_id="tab--v1")
     worker = MembershipFactory(service=ServiceFactory()).service
     MembershipFactory(convention=worker.memberships.get().convention, service=member)
 
-    def partner_ids():  # as a page sees them: from the process's memory while the token holds
-        return Partnerships.for_request(
-            SimpleNamespace(user=SimpleNamespace(service_id=worker.pk))
-        ).partner_ids
-
-    assert partner_ids() == {member.pk}
+    assert partner_ids_seen_by(worker.pk) == {member.pk}
     run(xlsx({"Structures": table([structure(1)]), "Services": table([service(1, actif="non")])}), admin_user)
-    assert partner_ids() == set()
+    assert partner_ids_seen_by(worker.pk) == set()
