@@ -53,8 +53,6 @@ class Partnerships:
         on = on or timezone.localdate()
         if not service_id:
             return cls(None, on, [])
-        # The current memberships of the conventions in force that the service shares, its own
-        # included (a convention of which it is the only member still counts as one of its conventions).
         return cls(service_id, on, _memberships(service_id, on))
 
     @classmethod
