@@ -5,8 +5,9 @@ import math
 import pytest
 from django.db import connection
 
+from partners.communes import distance_km
 from partners.models import Service
-from partners.search import SearchParams, search_services
+from partners.search import SearchParams, distance_expression, search_services
 from partners.search_index import rebuild_search_index
 from tests.factories import DomainFactory, OrganisationFactory, ServiceFactory
 
@@ -156,6 +157,31 @@ def test_radius_keeps_a_service_25_km_away_at_50_km_not_at_20(directory):
     assert [s.name for s in at_50] == ["Service à Rennes", "Service à 25 km"]
     assert at_50[1].distance_km == pytest.approx(25.0, abs=0.1)
     assert [s.name for s in at_20] == ["Service à Rennes"]
+
+
+@pytest.mark.parametrize(
+    ("origin", "point"),
+    [
+        (RENNES, (48.3367, -1.6809)),
+        ((43.2965, 5.3698), (43.6047, 1.4442)),
+        ((-21.1151, 55.5364), (-20.8821, 55.4504)),
+    ],
+)
+def test_the_database_distance_is_the_haversine_of_the_directory(origin, point):
+    """distance_expression (one SQL node) gives communes.distance_km, directly and through a relation."""
+    service = ServiceFactory(latitude=point[0], longitude=point[1], domains=[DomainFactory()])
+    expected = distance_km(origin, point)
+
+    direct = Service.objects.annotate(d=distance_expression(*origin)).get(pk=service.pk).d
+    through = (
+        Service.domains.through.objects.filter(service=service)
+        .annotate(d=distance_expression(*origin, prefix="service__"))
+        .values_list("d", flat=True)
+        .get()
+    )
+
+    assert direct == pytest.approx(expected, rel=1e-12)
+    assert through == direct
 
 
 @on_postgresql
