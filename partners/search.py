@@ -502,24 +502,24 @@ def search_services(params: SearchParams, page: int | None = None, per_page: int
             _order(queryset, params, ranked=False), count=count, words=words, page_rows=page_rows
         )
 
-    def run(terms: list[Term]) -> tuple[QuerySet, list[Service] | None, int]:
+    def run(terms: list[Term]) -> tuple[QuerySet, QuerySet | None, list[Service] | None, int]:
         matched = _match(queryset, terms)
         if not one_statement:
-            return matched, None, _capped_count(matched)
+            return matched, None, None, _capped_count(matched)
         rankable = _match_and_rank(queryset, terms) if params.order == SearchOrder.RELEVANCE else None
-        return matched, *_page_and_count(matched, rankable, params, page, per_page)
+        return matched, rankable, *_page_and_count(matched, rankable, params, page, per_page)
 
-    matched, page_rows, count = run(terms)
+    matched, rankable, page_rows, count = run(terms)
     corrections = {}
     if count == 0:
         corrections = _corrections(terms)
         if corrections:
             terms = query_terms([corrections.get(word, word) for word in words])
-            matched, page_rows, count = run(terms)
+            matched, rankable, page_rows, count = run(terms)
     # Ranking is the costly part: only when the worker sorts by relevance and the matches are few enough.
     ranked = count < RESULT_CAP and params.order == SearchOrder.RELEVANCE
     if ranked:
-        matched = _match_and_rank(queryset, terms)
+        matched = rankable if rankable is not None else _match_and_rank(queryset, terms)
     elif not probe_only and _sqlite_probe_only(params, count):
         matched = _match(_filtered(params, probe_only=True).only(*LISTED_FIELDS), terms)
     return SearchOutcome(
