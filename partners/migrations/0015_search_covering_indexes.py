@@ -21,17 +21,18 @@ POSTGRESQL_INDEXES = {
 }
 
 
-def create_indexes(apps, schema_editor):
+def create_indexes(apps, schema_editor, indexes=POSTGRESQL_INDEXES):
+    """Also migration 0018's (``indexes``): one way to add PostgreSQL-only indexes."""
     if schema_editor.connection.vendor != "postgresql":
         return
-    for name, definition in POSTGRESQL_INDEXES.items():
+    for name, definition in indexes.items():
         schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {definition}")
 
 
-def drop_indexes(apps, schema_editor):
+def drop_indexes(apps, schema_editor, indexes=POSTGRESQL_INDEXES):
     if schema_editor.connection.vendor != "postgresql":
         return
-    for name in POSTGRESQL_INDEXES:
+    for name in indexes:
         schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
 
 

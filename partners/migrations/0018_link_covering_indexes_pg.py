@@ -5,7 +5,13 @@ scripts/bench_search.py, "à distance + arabe" in the whole country: its count 2
 (SQLite has the same indexes since 0016.)
 """
 
+import importlib
+from functools import partial
+
 from django.db import migrations
+
+# Added and dropped as migration 0015 adds and drops its own.
+covering = importlib.import_module("partners.migrations.0015_search_covering_indexes")
 
 POSTGRESQL_INDEXES = {
     "service_access_modes_mode_service_pg": "partners_service_access_modes (accessmode_id, service_id)",
@@ -13,21 +19,12 @@ POSTGRESQL_INDEXES = {
 }
 
 
-def create_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, definition in POSTGRESQL_INDEXES.items():
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {definition}")
-
-
-def drop_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name in POSTGRESQL_INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
-
-
 class Migration(migrations.Migration):
     dependencies = [("partners", "0017_partnerships_version")]
 
-    operations = [migrations.RunPython(create_indexes, drop_indexes)]
+    operations = [
+        migrations.RunPython(
+            partial(covering.create_indexes, indexes=POSTGRESQL_INDEXES),
+            partial(covering.drop_indexes, indexes=POSTGRESQL_INDEXES),
+        )
+    ]
