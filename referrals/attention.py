@@ -6,9 +6,10 @@ Reads only (querysets of referrals.models); the navigation's count is computed o
 import datetime
 from dataclasses import dataclass
 
+from django.db.models import Count, Q
 from django.utils import timezone
 
-from .models import EXPIRY_WARNING_DAYS, Referral, ReferralEvent
+from .models import EXPIRY_WARNING_DAYS, Referral, ReferralEvent, expiring_soon_condition
 
 # The home page lists at most this many rows per section; the count says how many there are in all.
 HOME_ROWS = 10
@@ -57,15 +58,28 @@ def attention_for(request, now=None):
     user = request.user
     previous_visit = user.note_home_visit(now)
     since = previous_visit or now - datetime.timedelta(days=FIRST_VISIT_DAYS)
-    waiting = list(
-        Referral.objects.incoming_for(user)
+    # How many wait for the service and how many expire soon, in one statement over the service's
+    # unanswered referrals: a section with none is not read (on most visits, most sections are empty).
+    counts = (
+        Referral.objects.for_user(user)
         .awaiting_answer()
-        .select_related("case__service", "case__commune")
-        .only(*_REFERRAL_SHOWN, "case__service__name", "case__commune__name")
-        .order_by("sent_at", "pk")[:HOME_ROWS]
+        .aggregate(
+            waiting=Count("pk", filter=Q(service_id=user.service_id)),  # incoming_for, among the unanswered
+            expiring=Count("pk", filter=expiring_soon_condition(now)),
+        )
     )
-    if len(waiting) < HOME_ROWS:
-        setattr(request, _WAITING_ATTRIBUTE, len(waiting))  # all of them: the navigation needs no COUNT
+    setattr(request, _WAITING_ATTRIBUTE, counts["waiting"])  # the navigation's count: no COUNT of its own
+    waiting = (
+        list(
+            Referral.objects.incoming_for(user)
+            .awaiting_answer()
+            .select_related("case__service", "case__commune")
+            .only(*_REFERRAL_SHOWN, "case__service__name", "case__commune__name")
+            .order_by("sent_at", "pk")[:HOME_ROWS]
+        )
+        if counts["waiting"]
+        else []
+    )
     answers = list(
         ReferralEvent.objects.answers_for(user)
         .filter(at__gt=since)
@@ -73,16 +87,20 @@ def attention_for(request, now=None):
         .only("at", "to_status", "referral__status", "referral__service__name", "referral__case__reference")
         .order_by("-at", "-pk")[:HOME_ROWS]
     )
-    expiring = list(
-        Referral.objects.for_user(user)
-        .expiring_soon(now)
-        .select_related("service", "case__service")
-        .only(*_REFERRAL_SHOWN, "service__name", "case__service__name")
-        .order_by("sent_at", "pk")[:HOME_ROWS]
+    expiring = (
+        list(
+            Referral.objects.for_user(user)
+            .expiring_soon(now)
+            .select_related("service", "case__service")
+            .only(*_REFERRAL_SHOWN, "service__name", "case__service__name")
+            .order_by("sent_at", "pk")[:HOME_ROWS]
+        )
+        if counts["expiring"]
+        else []
     )
     return Attention(
         waiting=waiting,
-        waiting_count=waiting_count(request),
+        waiting_count=counts["waiting"],
         answers=answers,
         since=since,
         first_visit=previous_visit is None,

@@ -138,6 +138,9 @@ def test_home_shows_nothing_to_do_plainly(client_for, worker):
 def test_home_query_count_does_not_grow_with_what_needs_the_worker(
     client_for, worker, django_assert_max_num_queries
 ):
+    # One row in each section (waiting, answers, expiring), then many.
+    sent(28, service=worker.service)
+    ReferralFactory(case=CaseFactory(service=worker.service), to="accepted")
     client = client_for(worker)
     home(client)
     with CaptureQueriesContext(connection) as few:
@@ -146,7 +149,21 @@ def test_home_query_count_does_not_grow_with_what_needs_the_worker(
         sent(days, service=worker.service)
         ReferralFactory(case=CaseFactory(service=worker.service), to="accepted")
     with django_assert_max_num_queries(len(few.captured_queries)):
+        response = home(client)
+    attention = response.context["attention"]
+    assert (len(attention.waiting), len(attention.answers), len(attention.expiring)) == (5, 5, 3)
+
+
+def test_empty_sections_are_counted_not_read(client_for, worker):
+    client = client_for(worker)
+    home(client)
+    with CaptureQueriesContext(connection) as nothing:
         home(client)
+    sent(28, service=worker.service)  # waiting, and expiring
+    with CaptureQueriesContext(connection) as something:
+        home(client)
+    # The waiting and expiring lists are read only when their count is not zero.
+    assert len(something.captured_queries) == len(nothing.captured_queries) + 2
 
 
 # --- The navigation's count on every page ---------------------------------------------------------
