@@ -89,10 +89,11 @@ class Partnerships:
         """The conventions under which ``service_id`` is an official partner (empty: outside)."""
         return self._conventions_of.get(service_id, ())
 
-    def partners(self):
-        """The partner services, for display, ordered by organisation then name."""
+    def partners(self, also=()):
+        """The partner services, for display, ordered by organisation then name; with the services ``also``
+        (ids) when the page wants them from the same query."""
         return (
-            Service.objects.filter(pk__in=self.partner_ids)
+            Service.objects.filter(pk__in=self.partner_ids.union(also))
             .select_related("organisation")
             .order_by("organisation__name", "name", "pk")
         )

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -34,18 +35,17 @@ def home(request):
     own_service = None
     conventions, partners = [], []
     if user.service_id:
-        # Only the columns the page shows (the description and search vector are large).
-        own_service = (
-            Service.objects.select_related("organisation", "commune")
-            .only("name", "organisation__name", "commune__name")
-            .get(pk=user.service_id)
-        )
         partnerships = Partnerships.for_request(request)
         conventions = [
             {"convention": convention, "member_count": partnerships.member_count(convention)}
             for convention in sorted(partnerships.conventions, key=lambda c: (c.network.name, c.title))
         ]
-        partners = list(partnerships.partners().only("name", "organisation__name"))
+        # The worker's own service comes with them (the auth backend loads it with its commune); its
+        # organisation comes with the partners', in their query.
+        partners = list(partnerships.partners(also=[user.service_id]).only("name", "organisation__name"))
+        own_service = user.service
+        own_service.organisation = next(s.organisation for s in partners if s.pk == user.service_id)
+        partners = [service for service in partners if service.pk != user.service_id]
     networks = (
         list(Network.objects.filter(coordinators=user).only("name", "territory").order_by("name"))
         if user.is_staff
