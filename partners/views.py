@@ -22,6 +22,7 @@ from .forms import LISTING_CONFIRMED, LISTING_SAVED, ErrorReportForm, ListingFor
 from .models import Domain, Network, Service
 from .opening_hours import read_opening_hours
 from .partnerships import Partnerships
+from .reference_lists import reference_lists
 from .search import SearchParams, search_services
 from .services import error_report_create, listing_link_send, listing_update, listing_verify
 
@@ -97,7 +98,6 @@ def search(request):
     filterset = ServiceSearchFilter(
         request.GET or None, queryset=Service.objects.none(), near=worker_point(request.user)
     )
-    partnerships = Partnerships.for_request(request)
     home_commune = request.user.service_commune
     context = {
         "filterset": filterset,
@@ -105,7 +105,10 @@ def search(request):
         "searched": bool(request.GET),
         "home_commune": home_commune,
         "fragment": _wants_fragment(request),
+        "search_form_html": "",
     }
+    if not request.GET and not context["fragment"]:
+        context["search_form_html"] = _unbound_search_form_html(filterset.form)
     status = 200
     if request.GET and not filterset.form.is_valid():
         status = 400
@@ -114,6 +117,7 @@ def search(request):
         context["place_choices"] = place_choices(request.GET, filterset.form.cleaned_data["place_candidates"])
     elif request.GET:
         data = filterset.form.cleaned_data
+        partnerships = Partnerships.for_request(request)
         params = _search_params(data, partnerships.partner_ids, home_commune)
         requested = request.GET.get("page") or 1
         outcome = search_services(params, page=_page_number(requested), per_page=RESULTS_PER_PAGE)
@@ -147,6 +151,21 @@ def search(request):
         )
     template = "partners/_search_results.html" if context["fragment"] else "partners/search.html"
     return render(request, template, context, status=status)
+
+
+# The search form without a search, the same for everyone: rendered once per snapshot of the reference lists.
+_UNBOUND_SEARCH_FORM = {}
+
+
+def _unbound_search_form_html(form):
+    token = reference_lists().token
+    html = _UNBOUND_SEARCH_FORM.get(token)
+    if html is None:
+        html = render_to_string("partners/_search_form.html", {"form": form})
+        if token is not None:  # no token (a flushed test database): never trusted
+            _UNBOUND_SEARCH_FORM.clear()  # older snapshots
+            _UNBOUND_SEARCH_FORM[token] = html
+    return html
 
 
 def _page_number(value):
