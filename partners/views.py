@@ -14,7 +14,7 @@ from referrals.models import Case
 from reseau.links.services import rate_limit_exceeded, too_many_requests
 
 from .active_filters import active_filters, place_choices, search_centre, search_url
-from .cards import service_cards
+from .cards import detail_url_of, service_cards
 from .communes import suggest_communes, worker_point
 from .enums import SearchOrder
 from .filters import ServiceSearchFilter
@@ -47,6 +47,9 @@ def home(request):
         own_service = user.service
         own_service.organisation = next(s.organisation for s in partners if s.pk == user.service_id)
         partners = [service for service in partners if service.pk != user.service_id]
+        detail_url = detail_url_of()  # one reverse() for the list, not one a partner
+        for partner in partners:
+            partner.detail_url = detail_url(partner.pk)
     networks = (
         list(Network.objects.filter(coordinators=user).only("name", "territory").order_by("name"))
         if user.is_staff
