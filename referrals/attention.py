@@ -5,7 +5,9 @@ Reads only (querysets of referrals.models); the navigation's count is computed o
 
 import datetime
 from dataclasses import dataclass
+from types import SimpleNamespace
 
+from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -25,9 +27,32 @@ _REFERRAL_SHOWN = ("status", "sent_at", "service_id", "case__reference")
 def waiting_count(request):
     """How many referrals wait for an answer from the user's service: one COUNT, cached on the request."""
     if not hasattr(request, _WAITING_ATTRIBUTE):
-        count = Referral.objects.incoming_for(request.user).awaiting_answer().count()
-        setattr(request, _WAITING_ATTRIBUTE, count)
+        setattr(request, _WAITING_ATTRIBUTE, _count_waiting(request.user))
     return getattr(request, _WAITING_ATTRIBUTE)
+
+
+# The navigation's COUNT runs on nearly every page. Its statement is compiled once per process from the
+# queryset (building and compiling it took ~0.7 ms a page, more than running it); then only the service's
+# id changes, put where this marker (a service id no row has) sits among the parameters.
+_SERVICE_MARKER = -7_654_321
+_waiting_statement = None
+
+
+def _count_waiting(user) -> int:
+    global _waiting_statement
+    if not user.is_authenticated or not user.service_id:
+        return 0
+    if _waiting_statement is None:
+        marker_user = SimpleNamespace(is_authenticated=True, service_id=_SERVICE_MARKER)
+        query = Referral.objects.incoming_for(marker_user).awaiting_answer().values("pk").query
+        sql, params = query.get_compiler(connection.alias).as_sql()
+        _waiting_statement = (f"SELECT COUNT(*) FROM ({sql}) waiting", params, params.index(_SERVICE_MARKER))
+    sql, params, marker_at = _waiting_statement
+    params = list(params)
+    params[marker_at] = user.service_id
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
 
 
 class Navigation:

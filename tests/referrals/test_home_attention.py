@@ -2,6 +2,7 @@
 service, those expiring within 3 days; the navigation shows the number waiting (one query per page)."""
 
 import datetime
+from types import SimpleNamespace
 
 import pytest
 from django.db import connection
@@ -9,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from referrals.attention import waiting_count
 from referrals.enums import ReferralStatus
 from referrals.models import Referral, ReferralEvent
 from reseau.accounts.models import User
@@ -202,3 +204,17 @@ def test_the_count_is_the_awaiting_answer_rule(worker):
     assert set(Referral.objects.incoming_for(worker).awaiting_answer().values_list("status", flat=True)) == {
         ReferralStatus.SENT
     }
+
+
+def test_the_navigation_counts_what_the_queryset_counts(worker):
+    # Its statement is compiled once from the queryset, then run for each service: the same figures.
+    other = UserFactory(worker=True)
+    for days in (1, 2, 3):
+        sent(days, service=worker.service)
+    sent(1, service=other.service).review()
+    ReferralFactory(service=worker.service)  # draft
+    ReferralFactory(service=other.service, to="accepted")
+    for user in (worker, other, UserFactory(worker=True)):
+        request = SimpleNamespace(user=user)
+        assert waiting_count(request) == Referral.objects.incoming_for(user).awaiting_answer().count()
+    assert [waiting_count(SimpleNamespace(user=user)) for user in (worker, other)] == [3, 1]
