@@ -1,3 +1,4 @@
+from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
 from django.contrib import messages
@@ -19,7 +20,7 @@ from .communes import suggest_communes, worker_point
 from .enums import SearchOrder
 from .filters import ServiceSearchFilter
 from .forms import LISTING_CONFIRMED, LISTING_SAVED, ErrorReportForm, ListingForm
-from .models import Domain, Network, Service
+from .models import Domain, Network, Organisation, Service
 from .opening_hours import read_opening_hours
 from .partnerships import Partnerships
 from .reference_lists import reference_lists
@@ -27,6 +28,13 @@ from .search import SearchParams, search_services
 from .services import error_report_create, listing_link_send, listing_update, listing_verify
 
 RESULTS_PER_PAGE = 20
+
+
+class _PartnerLink(NamedTuple):
+    pk: int
+    name: str
+    organisation_name: str
+    url: str
 
 
 def home(request):
@@ -41,15 +49,19 @@ def home(request):
             {"convention": convention, "member_count": partnerships.member_count(convention)}
             for convention in sorted(partnerships.conventions, key=lambda c: (c.network.name, c.title))
         ]
-        # The worker's own service comes with them (the auth backend loads it with its commune); its
-        # organisation comes with the partners', in their query.
-        partners = list(partnerships.partners(also=[user.service_id]).only("name", "organisation__name"))
+        # The partners' names are kept with the partnerships (in memory); the worker's own service comes
+        # with them (the auth backend loads it with its commune), its organisation's name with the
+        # partnerships when it is a member of a convention.
         own_service = user.service
-        own_service.organisation = next(s.organisation for s in partners if s.pk == user.service_id)
-        partners = [service for service in partners if service.pk != user.service_id]
+        own_service.organisation_name = partnerships.organisation_name(user.service_id)
+        if own_service.organisation_name is None:  # a member of no convention
+            own_service.organisation_name = Organisation.objects.values_list("name", flat=True).get(
+                pk=own_service.organisation_id
+            )
         detail_url = detail_url_of()  # one reverse() for the list, not one a partner
-        for partner in partners:
-            partner.detail_url = detail_url(partner.pk)
+        partners = [
+            _PartnerLink(*partner, url=detail_url(partner.pk)) for partner in partnerships.partner_list()
+        ]
     networks = (
         list(Network.objects.filter(coordinators=user).only("name", "territory").order_by("name"))
         if user.is_staff
