@@ -35,7 +35,7 @@ def _km(distance, separator):
     return str(Decimal(repr(distance)).quantize(TENTH, ROUND_HALF_UP)).replace(".", separator)
 
 
-def _detail_url_of():
+def detail_url_of():
     """service id -> its page's URL, from one reverse() for the whole page (not one a card)."""
     marker = 987654321
     url = reverse("partners:service_detail", kwargs={"pk": marker})
@@ -76,7 +76,7 @@ def service_cards(services, partnerships, today=None) -> list[dict]:
     """The cards of a results page, in the order of ``services`` (the search's page of Service rows,
     with ``distance_km`` when the search has a place): one query, whatever their number."""
     today = today or timezone.localdate()
-    detail_url = _detail_url_of()
+    detail_url = detail_url_of()
     rows = _display_rows([service.pk for service in services])
     language = get_language()
     separator = formats.get_format("DECIMAL_SEPARATOR")

@@ -330,6 +330,15 @@ class OrganisationQuerySet(models.QuerySet):
         )
 
 
+# What partners.partnerships keeps of a member service: a change to one of these changes the partnerships.
+SERVICE_FIELDS_IN_PARTNERSHIPS = ("is_active", "name", "organisation_id")
+
+
+def _loaded(instance, fields) -> tuple:
+    """The values of ``fields`` as loaded (None for a deferred one)."""
+    return tuple(instance.__dict__.get(name) for name in fields)
+
+
 class Organisation(models.Model):
     name = models.CharField("nom", max_length=255)
     legal_kind = models.CharField(
@@ -383,6 +392,13 @@ class Organisation(models.Model):
 
     def __str__(self):
         return self.name
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # partners.partnerships compares it on save: the partners' organisation names are kept with them.
+        instance._loaded_for_partnerships = _loaded(instance, ("name",))
+        return instance
 
     @property
     def is_belgian(self):
@@ -542,8 +558,9 @@ class Service(models.Model):
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
-        # partners.partnerships compares it on save: (de)activating a member changes the partnerships.
-        instance._loaded_is_active = instance.__dict__.get("is_active")
+        # partners.partnerships compares them on save: (de)activating a member changes the partnerships,
+        # renaming it or moving it to another organisation changes what pages show of them.
+        instance._loaded_for_partnerships = _loaded(instance, SERVICE_FIELDS_IN_PARTNERSHIPS)
         return instance
 
     def is_stale(self, today=None):

@@ -7,26 +7,44 @@ its own partner.
 
 Every screen asks this read model: the home page, the search badges and its "partners only"
 filter, the service page, routing and the classification of referrals. Pages read it through
-``Partnerships.for_request``: each process keeps the memberships it loaded, per service and day, until
-the partnerships' version token changes (partners.versions, read with the reference lists' in one
+``Partnerships.for_request``: each process keeps the memberships it loaded, per service and day, with
+the names of the members and of their organisations (what the home page lists), until the
+partnerships' version token changes (partners.versions, read with the reference lists' in one
 query per request). Every write that changes the picture bumps that token: saving or deleting a
-convention, a membership or a network, (de)activating a service (the receivers below), and bulk
-writes (imports, bulk updates), which call ``partnerships_changed()``. Classification reads the
+convention, a membership or a network, (de)activating, renaming or moving a service to another
+organisation, renaming an organisation (the receivers below), and bulk writes (imports, bulk
+updates), which call ``partnerships_changed()``. Classification reads the
 database (``Partnerships.of``). What only classification needs (the scope of each convention, the
 needs partners cover) is loaded on first use, one query each.
 """
 
 import datetime
 from functools import cached_property
+from typing import NamedTuple
 
 from django.db.models import F
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 
-from .models import Convention, ConventionMembership, Domain, Network, Service, needs_met_by
+from .models import (
+    SERVICE_FIELDS_IN_PARTNERSHIPS,
+    Convention,
+    ConventionMembership,
+    Domain,
+    Network,
+    Organisation,
+    Service,
+    needs_met_by,
+)
 from .versions import PARTNERSHIPS, version_changed, version_token
 
 _REQUEST_ATTRIBUTE = "_reseau_partnerships"
+
+
+class PartnerName(NamedTuple):
+    pk: int
+    name: str
+    organisation_name: str
 
 
 class Partnerships:
@@ -35,11 +53,12 @@ class Partnerships:
     def __init__(self, service_id, on, memberships):
         self.service_id = service_id
         self.on = on
-        conventions, conventions_of, members_of = {}, {}, {}
+        conventions, conventions_of, members_of, self._names = {}, {}, {}, {}
         # Oldest convention first: classification records the oldest one that fits.
         for membership in sorted(memberships, key=lambda m: (m.convention.valid_from, m.convention_id)):
             convention = conventions.setdefault(membership.convention_id, membership.convention)
             members_of.setdefault(convention.pk, set()).add(membership.service_id)
+            self._names[membership.service_id] = (membership.service_name, membership.organisation_name)
             if membership.service_id != service_id and membership.service_is_active:
                 conventions_of.setdefault(membership.service_id, []).append(convention)
         self._conventions = list(conventions.values())
@@ -90,12 +109,22 @@ class Partnerships:
         return self._conventions_of.get(service_id, ())
 
     def partners(self):
-        """The partner services, for display, ordered by organisation then name."""
+        """The partner services, ordered by organisation then name (pages that only name them: ``partner_list``)."""
         return (
             Service.objects.filter(pk__in=self.partner_ids)
             .select_related("organisation")
             .order_by("organisation__name", "name", "pk")
         )
+
+    def partner_list(self) -> list["PartnerName"]:
+        """The partner services as pages name them, ordered like ``partners()``: from memory, no query."""
+        rows = [PartnerName(pk, *self._names[pk]) for pk in self._conventions_of]
+        return sorted(rows, key=lambda row: (row.organisation_name, row.name, row.pk))
+
+    def organisation_name(self, service_id) -> str | None:
+        """The organisation of a member service (None: not a member of these conventions)."""
+        names = self._names.get(service_id)
+        return names[1] if names else None
 
     # --- Under which convention, for which needs --------------------------------------------------
 
@@ -149,7 +178,12 @@ def _memberships(service_id, on) -> tuple:
         ConventionMembership.objects.current_on(on)
         .filter(convention__in=Convention.objects.shared_by(service_id, on=on))
         .select_related("convention__network")
-        .annotate(service_is_active=F("service__is_active"))
+        .annotate(
+            service_is_active=F("service__is_active"),
+            # What the home page shows of the partners (and of the service itself).
+            service_name=F("service__name"),
+            organisation_name=F("service__organisation__name"),
+        )
     )
 
 
@@ -196,12 +230,21 @@ def _members_changed(sender, action, **kwargs):
         partnerships_changed()
 
 
-def _service_saved(sender, instance, created, **kwargs):
-    # Only an is_active change matters: a new service is a member of nothing yet.
-    loaded = getattr(instance, "_loaded_is_active", None)
-    if not created and loaded != instance.is_active:
-        partnerships_changed()
-    instance._loaded_is_active = instance.is_active
+def _saved_with_changes(fields):
+    """A post_save receiver: the partnerships changed if one of ``fields`` did (models.from_db keeps them as
+    loaded). A new row is a member of nothing yet."""
+
+    def receiver(sender, instance, created, **kwargs):
+        saved = tuple(instance.__dict__.get(name) for name in fields)
+        if not created and getattr(instance, "_loaded_for_partnerships", None) != saved:
+            partnerships_changed()
+        instance._loaded_for_partnerships = saved
+
+    return receiver
+
+
+_service_saved = _saved_with_changes(SERVICE_FIELDS_IN_PARTNERSHIPS)
+_organisation_saved = _saved_with_changes(("name",))
 
 
 for _model in (Convention, ConventionMembership, Network):
@@ -212,4 +255,5 @@ m2m_changed.connect(
     _members_changed, sender=Convention.members.through, dispatch_uid="partnerships_members_changed"
 )
 post_save.connect(_service_saved, sender=Service, dispatch_uid="partnerships_service_saved")
+post_save.connect(_organisation_saved, sender=Organisation, dispatch_uid="partnerships_organisation_saved")
 post_delete.connect(_written, sender=Service, dispatch_uid="partnerships_service_deleted")

@@ -819,7 +819,8 @@ def apply(plan: Plan, *, batch_size=BATCH_SIZE):
                     "pk", flat=True
                 )
             )
-        if plan.changed_services:  # bulk_update may (de)activate services, without signals
+        # bulk_update may (de)activate or rename services, or rename organisations, without signals.
+        if plan.changed_services or plan.changed_structures:
             partnerships_changed()
 
 

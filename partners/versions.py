@@ -13,6 +13,7 @@ import threading
 import uuid
 
 from django.core.signals import request_finished, request_started
+from django.db import connection
 from django.dispatch import receiver
 
 from .models import ReferenceListsVersion
@@ -23,12 +24,18 @@ PARTNERSHIPS = 2
 _request = threading.local()  # .active: inside a request; .tokens: {pk: token} read during it
 
 
+# Read on every request: a plain statement, without the ORM's compiling of a queryset (~0.3 ms a page).
+_READ_TOKENS_SQL = "SELECT {id}, {token} FROM {table} WHERE {id} IN (%s, %s)".format(
+    id=connection.ops.quote_name("id"),
+    token=connection.ops.quote_name("token"),
+    table=connection.ops.quote_name(ReferenceListsVersion._meta.db_table),
+)
+
+
 def _read_tokens() -> dict:
-    return dict(
-        ReferenceListsVersion.objects.filter(pk__in=(REFERENCE_LISTS, PARTNERSHIPS)).values_list(
-            "pk", "token"
-        )
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_READ_TOKENS_SQL, (REFERENCE_LISTS, PARTNERSHIPS))
+        return dict(cursor.fetchall())
 
 
 def version_token(pk) -> str | None:

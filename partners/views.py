@@ -1,9 +1,11 @@
+from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -13,18 +15,26 @@ from referrals.models import Case
 from reseau.links.services import rate_limit_exceeded, too_many_requests
 
 from .active_filters import active_filters, place_choices, search_centre, search_url
-from .cards import service_cards
+from .cards import detail_url_of, service_cards
 from .communes import suggest_communes, worker_point
 from .enums import SearchOrder
 from .filters import ServiceSearchFilter
 from .forms import LISTING_CONFIRMED, LISTING_SAVED, ErrorReportForm, ListingForm
-from .models import Domain, Network, Service
+from .models import Domain, Network, Organisation, Service
 from .opening_hours import read_opening_hours
 from .partnerships import Partnerships
+from .reference_lists import reference_lists
 from .search import SearchParams, search_services
 from .services import error_report_create, listing_link_send, listing_update, listing_verify
 
 RESULTS_PER_PAGE = 20
+
+
+class _PartnerLink(NamedTuple):
+    pk: int
+    name: str
+    organisation_name: str
+    url: str
 
 
 def home(request):
@@ -34,18 +44,24 @@ def home(request):
     own_service = None
     conventions, partners = [], []
     if user.service_id:
-        # Only the columns the page shows (the description and search vector are large).
-        own_service = (
-            Service.objects.select_related("organisation", "commune")
-            .only("name", "organisation__name", "commune__name")
-            .get(pk=user.service_id)
-        )
         partnerships = Partnerships.for_request(request)
         conventions = [
             {"convention": convention, "member_count": partnerships.member_count(convention)}
             for convention in sorted(partnerships.conventions, key=lambda c: (c.network.name, c.title))
         ]
-        partners = list(partnerships.partners().only("name", "organisation__name"))
+        # The partners' names are kept with the partnerships (in memory); the worker's own service comes
+        # with them (the auth backend loads it with its commune), its organisation's name with the
+        # partnerships when it is a member of a convention.
+        own_service = user.service
+        own_service.organisation_name = partnerships.organisation_name(user.service_id)
+        if own_service.organisation_name is None:  # a member of no convention
+            own_service.organisation_name = Organisation.objects.values_list("name", flat=True).get(
+                pk=own_service.organisation_id
+            )
+        detail_url = detail_url_of()  # one reverse() for the list, not one a partner
+        partners = [
+            _PartnerLink(*partner, url=detail_url(partner.pk)) for partner in partnerships.partner_list()
+        ]
     networks = (
         list(Network.objects.filter(coordinators=user).only("name", "territory").order_by("name"))
         if user.is_staff
@@ -97,7 +113,6 @@ def search(request):
     filterset = ServiceSearchFilter(
         request.GET or None, queryset=Service.objects.none(), near=worker_point(request.user)
     )
-    partnerships = Partnerships.for_request(request)
     home_commune = request.user.service_commune
     context = {
         "filterset": filterset,
@@ -105,7 +120,10 @@ def search(request):
         "searched": bool(request.GET),
         "home_commune": home_commune,
         "fragment": _wants_fragment(request),
+        "search_form_html": "",
     }
+    if not request.GET and not context["fragment"]:
+        context["search_form_html"] = _unbound_search_form_html(filterset.form)
     status = 200
     if request.GET and not filterset.form.is_valid():
         status = 400
@@ -114,6 +132,7 @@ def search(request):
         context["place_choices"] = place_choices(request.GET, filterset.form.cleaned_data["place_candidates"])
     elif request.GET:
         data = filterset.form.cleaned_data
+        partnerships = Partnerships.for_request(request)
         params = _search_params(data, partnerships.partner_ids, home_commune)
         requested = request.GET.get("page") or 1
         outcome = search_services(params, page=_page_number(requested), per_page=RESULTS_PER_PAGE)
@@ -147,6 +166,21 @@ def search(request):
         )
     template = "partners/_search_results.html" if context["fragment"] else "partners/search.html"
     return render(request, template, context, status=status)
+
+
+# The search form without a search, the same for everyone: rendered once per snapshot of the reference lists.
+_UNBOUND_SEARCH_FORM = {}
+
+
+def _unbound_search_form_html(form):
+    token = reference_lists().token
+    html = _UNBOUND_SEARCH_FORM.get(token)
+    if html is None:
+        html = render_to_string("partners/_search_form.html", {"form": form})
+        if token is not None:  # no token (a flushed test database): never trusted
+            _UNBOUND_SEARCH_FORM.clear()  # older snapshots
+            _UNBOUND_SEARCH_FORM[token] = html
+    return html
 
 
 def _page_number(value):

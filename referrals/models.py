@@ -226,6 +226,20 @@ _HISTORY_FIELDS = (
 )
 
 
+def due_for_expiry_condition(now) -> Q:
+    """The condition of ReferralQuerySet.due_for_expiry (also counted by referrals.attention)."""
+    sent_before = now - datetime.timedelta(days=settings.REFERRAL_EXPIRY_DAYS)
+    reviewed_sent_before = now - datetime.timedelta(days=settings.REFERRAL_REVIEW_EXPIRY_DAYS)
+    return Q(status=ReferralStatus.SENT, sent_at__lt=sent_before) | Q(
+        status=ReferralStatus.UNDER_REVIEW, sent_at__lt=reviewed_sent_before
+    )
+
+
+def expiring_soon_condition(now, days=EXPIRY_WARNING_DAYS) -> Q:
+    """The condition of ReferralQuerySet.expiring_soon (also counted by referrals.attention)."""
+    return due_for_expiry_condition(now + datetime.timedelta(days=days))
+
+
 class ReferralQuerySet(models.QuerySet):
     def for_user(self, user):
         """Referrals a user may see: sent by their service, or received by it."""
@@ -246,7 +260,7 @@ class ReferralQuerySet(models.QuerySet):
 
     def expiring_soon(self, now, days=EXPIRY_WARNING_DAYS):
         """Unanswered referrals that expire within ``days``: the expiry rule, read that many days ahead."""
-        return self.due_for_expiry(now + datetime.timedelta(days=days))
+        return self.filter(expiring_soon_condition(now, days))
 
     def latest_by_service(self):
         """Service id -> the latest of these referrals to it (status and dates only), in one query:
@@ -269,12 +283,7 @@ class ReferralQuerySet(models.QuerySet):
 
     def due_for_expiry(self, now):
         """Unanswered past their deadline (same rule as Referral.answer_deadline)."""
-        sent_before = now - datetime.timedelta(days=settings.REFERRAL_EXPIRY_DAYS)
-        reviewed_sent_before = now - datetime.timedelta(days=settings.REFERRAL_REVIEW_EXPIRY_DAYS)
-        return self.filter(
-            Q(status=ReferralStatus.SENT, sent_at__lt=sent_before)
-            | Q(status=ReferralStatus.UNDER_REVIEW, sent_at__lt=reviewed_sent_before)
-        )
+        return self.filter(due_for_expiry_condition(now))
 
     def due_for_reminder(self, now):
         """Sent REFERRAL_REMINDER_AFTER_DAYS ago, still without any answer, not reminded yet."""

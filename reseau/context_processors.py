@@ -11,7 +11,34 @@ def csp_nonce(request):
 
 
 def navigation(request):
-    """``nav.waiting``: referrals waiting for the user's service, counted only if a page shows it."""
+    """``nav.waiting``: referrals waiting for the user's service, counted only if a page shows it;
+    ``nav_urls``: the navigation's links."""
     from referrals.attention import Navigation
 
-    return {"nav": Navigation(request)}
+    return {"nav": Navigation(request), "nav_urls": _navigation_urls()}
+
+
+# The navigation's links on every page: reversed once per process (per URL configuration and script
+# prefix, what reverse() depends on), not seven reverse() calls a page.
+_NAVIGATION_LINKS = {
+    "home": "home",
+    "search": "partners:search",
+    "cases": "referrals:case_list",
+    "inbox": "referrals:inbox",
+    "admin": "admin:index",
+    "emails": "accounts:notification_settings",
+    "logout": "logout",
+}
+_navigation_urls_by_prefix = {}
+
+
+def _navigation_urls():
+    from django.urls import get_script_prefix, get_urlconf, reverse
+
+    key = (get_urlconf(), get_script_prefix())
+    urls = _navigation_urls_by_prefix.get(key)
+    if urls is None:
+        urls = _navigation_urls_by_prefix[key] = {
+            key: reverse(name) for key, name in _NAVIGATION_LINKS.items()
+        }
+    return urls

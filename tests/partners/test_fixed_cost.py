@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from partners.enums import ConventionStatus
-from partners.models import Convention, ConventionMembership
+from partners.models import Convention, ConventionMembership, Organisation
 from partners.partnerships import partnerships_changed
 from tests.factories import (
     CaseFactory,
@@ -19,6 +19,7 @@ from tests.factories import (
     DomainFactory,
     MembershipFactory,
     NetworkFactory,
+    OrganisationFactory,
     ServiceFactory,
     UserFactory,
 )
@@ -158,6 +159,39 @@ def test_a_service_deactivated_or_reactivated_is_seen(warm):
     grocery.is_active = True
     grocery.save()
     assert partner_names(warm) == {"Épicerie solidaire", "Restaurant social"}
+
+
+def test_a_partner_renamed_or_moved_to_another_organisation_is_seen(warm):
+    grocery = ConventionMembership.objects.get(service__name="Épicerie solidaire").service
+    grocery.name = "Épicerie sociale"
+    grocery.save()
+    assert partner_names(warm) == {"Épicerie sociale", "Restaurant social"}
+    grocery.organisation = OrganisationFactory(name="Banque alimentaire d'Ille-et-Vilaine")
+    grocery.save()
+    assert 'Épicerie sociale</a> <span class="muted">— Banque alimentaire d&#x27;Ille-et-Vilaine' in (
+        warm.get(reverse("home")).content.decode()
+    )
+
+
+def test_a_renamed_organisation_is_seen_for_partners_and_the_service_itself(warm, worker):
+    grocery = ConventionMembership.objects.get(service__name="Épicerie solidaire").service
+    for organisation, name in (
+        (grocery.organisation, "Secours solidaire"),
+        (worker.service.organisation, "CCAS"),
+    ):
+        organisation = Organisation.objects.get(pk=organisation.pk)
+        organisation.name = name
+        organisation.save()
+    content = warm.get(reverse("home")).content.decode()
+    assert 'Épicerie solidaire</a> <span class="muted">— Secours solidaire' in content
+    assert f"{worker.service.name}</a> — CCAS" in content
+
+
+def test_saving_an_organisation_without_renaming_it_keeps_the_partnerships_in_memory(warm, worker):
+    organisation = Organisation.objects.get(pk=worker.service.organisation_id)
+    organisation.website = "https://example.org"
+    organisation.save()
+    assert not [sql for sql in _queries(warm, reverse("home")) if "partners_conventionmembership" in sql]
 
 
 def test_saving_a_service_without_deactivating_it_keeps_the_partnerships_in_memory(warm):

@@ -159,6 +159,7 @@ def test_every_screen_shows_the_partners_of_the_read_model(world, client_for, mo
         original(self, *args, **kwargs)
         if self.service_id == world["worker"].service_id:
             self._conventions_of[outside.pk] = (world["older"],)
+            self._names[outside.pk] = (outside.name, outside.organisation.name)  # as its membership brings
 
     monkeypatch.setattr(Partnerships, "__init__", with_outside_partner)
     assert screens() == {

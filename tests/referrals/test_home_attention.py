@@ -2,6 +2,7 @@
 service, those expiring within 3 days; the navigation shows the number waiting (one query per page)."""
 
 import datetime
+from types import SimpleNamespace
 
 import pytest
 from django.db import connection
@@ -9,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from referrals.attention import waiting_count
 from referrals.enums import ReferralStatus
 from referrals.models import Referral, ReferralEvent
 from reseau.accounts.models import User
@@ -138,6 +140,9 @@ def test_home_shows_nothing_to_do_plainly(client_for, worker):
 def test_home_query_count_does_not_grow_with_what_needs_the_worker(
     client_for, worker, django_assert_max_num_queries
 ):
+    # One row in each section (waiting, answers, expiring), then many.
+    sent(28, service=worker.service)
+    ReferralFactory(case=CaseFactory(service=worker.service), to="accepted")
     client = client_for(worker)
     home(client)
     with CaptureQueriesContext(connection) as few:
@@ -146,7 +151,21 @@ def test_home_query_count_does_not_grow_with_what_needs_the_worker(
         sent(days, service=worker.service)
         ReferralFactory(case=CaseFactory(service=worker.service), to="accepted")
     with django_assert_max_num_queries(len(few.captured_queries)):
+        response = home(client)
+    attention = response.context["attention"]
+    assert (len(attention.waiting), len(attention.answers), len(attention.expiring)) == (5, 5, 3)
+
+
+def test_empty_sections_are_counted_not_read(client_for, worker):
+    client = client_for(worker)
+    home(client)
+    with CaptureQueriesContext(connection) as nothing:
         home(client)
+    sent(28, service=worker.service)  # waiting, and expiring
+    with CaptureQueriesContext(connection) as something:
+        home(client)
+    # The waiting and expiring lists are read only when their count is not zero.
+    assert len(something.captured_queries) == len(nothing.captured_queries) + 2
 
 
 # --- The navigation's count on every page ---------------------------------------------------------
@@ -185,3 +204,17 @@ def test_the_count_is_the_awaiting_answer_rule(worker):
     assert set(Referral.objects.incoming_for(worker).awaiting_answer().values_list("status", flat=True)) == {
         ReferralStatus.SENT
     }
+
+
+def test_the_navigation_counts_what_the_queryset_counts(worker):
+    # Its statement is compiled once from the queryset, then run for each service: the same figures.
+    other = UserFactory(worker=True)
+    for days in (1, 2, 3):
+        sent(days, service=worker.service)
+    sent(1, service=other.service).review()
+    ReferralFactory(service=worker.service)  # draft
+    ReferralFactory(service=other.service, to="accepted")
+    for user in (worker, other, UserFactory(worker=True)):
+        request = SimpleNamespace(user=user)
+        assert waiting_count(request) == Referral.objects.incoming_for(user).awaiting_answer().count()
+    assert [waiting_count(SimpleNamespace(user=user)) for user in (worker, other)] == [3, 1]
