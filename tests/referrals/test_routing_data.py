@@ -70,7 +70,7 @@ def test_shortlisted_rows_give_the_proposals_of_every_candidate(monkeypatch):
 
 def test_the_rows_read_are_the_shortlist_of_every_candidate(monkeypatch):
     """The database keeps of each group exactly the candidates routing.shortlist keeps of all of them
-    (_candidate_rows ranks on one composite key): ties on the distance, unverified services, every
+    (_candidate_rows partitions on one number a group): ties on the distance, unverified services, every
     capacity, official or not, a catégorie need that two thématiques of one service meet."""
     rng = random.Random(14)
     rennes = CommuneFactory(latitude=48.1119, longitude=-1.6809)

@@ -35,7 +35,7 @@ def test_routing_starts_from_the_box_and_reads_no_service_row():
     case = CaseFactory(commune=rennes, needs=[food])
     with CaptureQueriesContext(connection) as captured:
         assert routing_for_case(case, radius_km=20, official_ids=set(), limit=1).candidate_count == 1
-    (sql,) = [query["sql"] for query in captured.captured_queries if "LAG(" in query["sql"]]
+    (sql,) = [query["sql"] for query in captured.captured_queries if "ROW_NUMBER(" in query["sql"]]
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
         steps = [row[-1] for row in cursor.fetchall()]
