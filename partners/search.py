@@ -128,16 +128,24 @@ def distance_expression(latitude: float, longitude: float, prefix: str = ""):
     return GreatCircleKm(latitude, longitude, prefix)
 
 
-def bounding_box(latitude: float, longitude: float, radius_km: float, prefix: str = "") -> Q:
-    """A cheap, indexed pre-filter: the lat/lon rectangle around the circle."""
+def bounding_box_limits(
+    latitude: float, longitude: float, radius_km: float
+) -> tuple[float, float, float, float]:
+    """The lat/lon rectangle around the circle: (south, north, west, east)."""
     dlat = radius_km / KM_PER_DEGREE_LATITUDE
     dlon = radius_km / (KM_PER_DEGREE_LATITUDE * max(math.cos(math.radians(latitude)), 0.01))
+    return latitude - dlat, latitude + dlat, longitude - dlon, longitude + dlon
+
+
+def bounding_box(latitude: float, longitude: float, radius_km: float, prefix: str = "") -> Q:
+    """A cheap, indexed pre-filter: the lat/lon rectangle around the circle."""
+    south, north, west, east = bounding_box_limits(latitude, longitude, radius_km)
     return Q(
         **{
-            f"{prefix}latitude__gte": latitude - dlat,
-            f"{prefix}latitude__lte": latitude + dlat,
-            f"{prefix}longitude__gte": longitude - dlon,
-            f"{prefix}longitude__lte": longitude + dlon,
+            f"{prefix}latitude__gte": south,
+            f"{prefix}latitude__lte": north,
+            f"{prefix}longitude__gte": west,
+            f"{prefix}longitude__lte": east,
         }
     )
 

@@ -1311,6 +1311,9 @@ def main():
     worker = User.objects.get(email=WORKER_EMAIL)
     client = Client()
     client.force_login(worker)
+    # As reseau/wsgi.py does once the project is loaded: the collector leaves these objects alone.
+    gc.collect()
+    gc.freeze()
     secure = not settings.DEBUG
     partner_ids = Partnerships.of(worker.service_id).partner_ids
 

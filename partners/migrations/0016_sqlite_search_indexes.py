@@ -32,18 +32,19 @@ SQLITE_INDEXES = {
 }
 
 
-def create_indexes(apps, schema_editor):
+def create_indexes(apps, schema_editor, indexes=SQLITE_INDEXES):
+    """Also migration 0019's (``indexes``): one way to add SQLite-only indexes."""
     if schema_editor.connection.vendor != "sqlite":
         return
-    for name, (table, columns, condition) in SQLITE_INDEXES.items():
+    for name, (table, columns, condition) in indexes.items():
         where = f" WHERE {condition}" if condition else ""
         schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns}){where}")
 
 
-def drop_indexes(apps, schema_editor):
+def drop_indexes(apps, schema_editor, indexes=SQLITE_INDEXES):
     if schema_editor.connection.vendor != "sqlite":
         return
-    for name in SQLITE_INDEXES:
+    for name in indexes:
         if name != "service_active_freshness_idx":  # migration 0004's: it drops it itself
             schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
 

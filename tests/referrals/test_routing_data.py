@@ -1,11 +1,12 @@
 """Candidates from the database: the shortlist taken while reading rows changes no proposal."""
 
 import datetime
+import random
 
 import pytest
 
 from partners.enums import CapacityStatus
-from referrals import routing_data
+from referrals import routing, routing_data
 from referrals.routing_data import routing_for_case
 from tests.factories import (
     CaseFactory,
@@ -65,6 +66,69 @@ def test_shortlisted_rows_give_the_proposals_of_every_candidate(monkeypatch):
     assert reported(shortlisted) == reported(everything) != set()
     assert set(shortlisted.advantages) <= set(everything.advantages)
     assert shortlisted.uncovered == everything.uncovered
+
+
+def test_the_rows_read_are_the_shortlist_of_every_candidate(monkeypatch):
+    """The database keeps of each group exactly the candidates routing.shortlist keeps of all of them
+    (_candidate_rows partitions on one number a group): ties on the distance, unverified services, every
+    capacity, official or not, a catégorie need that two thématiques of one service meet."""
+    rng = random.Random(14)
+    rennes = CommuneFactory(latitude=48.1119, longitude=-1.6809)
+    housing = DomainFactory()
+    shelter, rent = DomainFactory(parent=housing), DomainFactory(parent=housing)
+    food, debts = DomainFactory(), DomainFactory()
+    mine = ServiceFactory()
+    convention = ConventionFactory()
+    MembershipFactory(convention=convention, service=mine)
+    today = datetime.date.today()
+    # A few places only, so that many services share a distance; the last one is in the bounding box
+    # but outside the circle.
+    places = [(0, 0), (0.01, 0), (0, 0.02), (0.05, 0.05), (0.15, 0.25)]
+    official_ids, sheltering_and_renting = set(), set()
+    for index in range(90):
+        domains = (
+            [shelter, rent]
+            if index % 5 == 0
+            else rng.sample([housing, shelter, rent, food, debts], 1 + index % 2)
+        )
+        north, east = rng.choice(places)
+        service = ServiceFactory(
+            domains=domains,
+            latitude=48.1119 + north,
+            longitude=-1.6809 + east,
+            capacity_status=rng.choice(list(CapacityStatus)),
+            verified_on=rng.choice([None, today, today - datetime.timedelta(days=40)]),
+        )
+        if rng.random() < 0.3:
+            MembershipFactory(convention=convention, service=service)
+            official_ids.add(service.pk)
+        if index % 5 == 0 and north < 0.1:
+            sheltering_and_renting.add(service.pk)
+    case = CaseFactory(service=mine, commune=rennes, needs=[housing, shelter, food, debts])
+
+    def candidates_read(per_group):
+        monkeypatch.setattr(routing_data, "SHORTLIST_PER_GROUP", per_group)
+        read = []
+
+        def keep(needs, candidates, per_group):
+            read.append(list(candidates))
+            return routing.shortlist(needs, candidates, per_group=per_group)
+
+        monkeypatch.setattr(routing_data, "shortlist", keep)
+        result = routing_for_case(case, radius_km=20, official_ids=official_ids, limit=1)
+        return read[0], result.candidate_count
+
+    rows, count = candidates_read(2)
+    every, every_count = candidates_read(10_000)
+    needs = {housing.pk, shelter.pk, food.pk, debts.pk}
+    assert count == every_count == len(every) < 90
+    assert 0 < len(rows) < len(every)
+    assert sorted(rows, key=lambda candidate: candidate.id) == routing.shortlist(needs, every, per_group=2)
+    # Two thématiques of the catégorie need: the need counts once (and the thématique need is met).
+    assert sheltering_and_renting
+    assert {c.id: c.needs for c in every if c.id in sheltering_and_renting} == dict.fromkeys(
+        sheltering_and_renting, {housing.pk, shelter.pk}
+    )
 
 
 def test_a_case_for_some_publics_leaves_out_services_only_for_others():
