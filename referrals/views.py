@@ -12,6 +12,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_fsm import ConcurrentTransition, can_proceed
 
+from partners.cards import CAPACITY_LABELS, detail_url_of
 from partners.communes import worker_point
 from partners.fields import INVALID_CHOICE, parse_id
 from partners.models import Domain, Service
@@ -319,10 +320,14 @@ def case_routing(request, pk):
     def labels(need_ids):
         return sorted((result.needs[n] for n in need_ids), key=lambda d: d.label)
 
+    detail_url = detail_url_of()  # one reverse() for the page's links, as the result cards do
+
     def row(candidate, **extra):
         service = result.services[candidate.id]
         return {
             "service": service,
+            "url": detail_url(candidate.id),
+            "capacity_label": CAPACITY_LABELS.get(service.capacity_status, service.capacity_status),
             "candidate": candidate,
             "conventions": partnerships.conventions_with(candidate.id),
             "publics": _publics_text(result.publics.get(candidate.id, ())),
