@@ -160,7 +160,7 @@ def percentile(values, fraction):
 def debounce_ms():
     import re
 
-    template = (ROOT / "templates" / "partners" / "search.html").read_text(encoding="utf-8")
+    template = (ROOT / "templates" / "partners" / "_search_form.html").read_text(encoding="utf-8")
     match = re.search(r"delay:(\d+)ms", template)
     return int(match.group(1)) if match else None
 
