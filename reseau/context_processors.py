@@ -35,10 +35,10 @@ _navigation_urls_by_prefix = {}
 def _navigation_urls():
     from django.urls import get_script_prefix, get_urlconf, reverse
 
-    key = (get_urlconf(), get_script_prefix())
-    urls = _navigation_urls_by_prefix.get(key)
+    configuration = (get_urlconf(), get_script_prefix())
+    urls = _navigation_urls_by_prefix.get(configuration)
     if urls is None:
-        urls = _navigation_urls_by_prefix[key] = {
-            key: reverse(name) for key, name in _NAVIGATION_LINKS.items()
+        urls = _navigation_urls_by_prefix[configuration] = {
+            link: reverse(name) for link, name in _NAVIGATION_LINKS.items()
         }
     return urls
