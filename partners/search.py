@@ -10,7 +10,8 @@ directory's own vocabulary (pg_trgm on PostgreSQL, a trigram FTS5 table on SQLit
 """
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
@@ -425,17 +426,30 @@ def _order(queryset: QuerySet, params: SearchParams, ranked: bool) -> QuerySet:
 
 
 def _page_and_count(
-    matched: QuerySet, ranked_if_few: QuerySet | None, params: SearchParams, page: int, per_page: int
+    matched: QuerySet,
+    ranked_if_few: QuerySet | None,
+    params: SearchParams,
+    page: int,
+    per_page: int,
+    within: Callable[[float], QuerySet],
 ) -> tuple[list[Service], int]:
-    """One page of the matches and how many there are (at most RESULT_CAP), in one statement.
+    """One page of the matches and how many there are (at most RESULT_CAP), in one statement, or two
+    past the cap. ``within(radius)``: ``matched`` in a smaller circle around the same place.
 
-    With a place, every match is read and sorted by distance anyway: counting them in the same pass
-    (count(*) OVER ()) spares the separate COUNT. The first RESULT_CAP matches in the unranked order
-    are taken; if they are all the matches, the page is ranked by relevance (``ranked_if_few``, with
-    its ``rank`` column), else it keeps the unranked order, as the capped search always did.
+    With a place, the matches are read once: counted in the same pass (count(*) OVER ()), which spares
+    a separate COUNT. The first RESULT_CAP matches found are taken, in no order, so that the database
+    stops reading there; if they are all the matches, the page is ranked by relevance
+    (``ranked_if_few``, with its ``rank`` column) or sorted as asked. Past the cap, the page comes by
+    distance (as the capped search always did; or freshness first if asked, when the RESULT_CAP
+    freshest are read, in order) but those first matches found are only a sample of them: the nth nearest of the sample (n = the page's last position) is no nearer than the nth
+    nearest match, so the page is read again, exactly, within that distance — a small circle where
+    matches are dense (around Paris, 50 km: 5 000 matches read instead of 13 600, then ~60).
     Returns no rows past the last page; the count is then counted apart (rare: a stale page link).
     """
-    inner = _order(ranked_if_few if ranked_if_few is not None else matched, params, ranked=False)
+    # Sorted by freshness first, the capped page is the sample's: the freshest RESULT_CAP, read in order.
+    nearest_first = _ordering(params, ranked=False)[0][0] == "distance_km"
+    inner = ranked_if_few if ranked_if_few is not None else matched
+    inner = inner.order_by() if nearest_first else _order(inner, params, ranked=False)
     try:
         sql, sql_params = inner[:RESULT_CAP].query.sql_with_params()
     except EmptyResultSet:  # a filter that nothing can meet (no partners at all): no statement
@@ -455,9 +469,16 @@ def _page_and_count(
             (*sql_params, per_page, (page - 1) * per_page),
         )
     )
-    if rows:
-        return rows, rows[0].full_count
-    return rows, (_capped_count(matched) if page > 1 else 0)
+    if not rows:
+        return rows, (_capped_count(matched) if page > 1 else 0)
+    count = rows[0].full_count
+    if count >= RESULT_CAP and nearest_first:
+        # The circle padded by a thousandth (and a millimetre): the same rows however the bounding box
+        # and the distance round at its edge; the ordering and the LIMIT keep the page exact.
+        nearest = _order(within(rows[-1].distance_km * 1.001 + 1e-6), params, ranked=False)
+        offset = (page - 1) * per_page
+        rows = list(nearest[offset : offset + len(rows)])
+    return rows, count
 
 
 def _capped_count(queryset: QuerySet) -> int:
@@ -499,9 +520,13 @@ def search_services(params: SearchParams, page: int | None = None, per_page: int
     # Past RESULT_CAP there is no page to read (the count stops there): counted apart, as without a place.
     one_statement = page is not None and params.has_place and (page - 1) * per_page < RESULT_CAP
     page_rows = None
+
+    def within(radius_km: float) -> QuerySet:  # the same filters, in a smaller circle
+        return _filtered(replace(params, radius_km=radius_km), probe_only=probe_only).only(*LISTED_FIELDS)
+
     if not terms:  # no words, or only stop words ("de la")
         if one_statement:
-            page_rows, count = _page_and_count(queryset, None, params, page, per_page)
+            page_rows, count = _page_and_count(queryset, None, params, page, per_page, within)
         else:
             count = _capped_count(queryset)
             if not probe_only and _sqlite_probe_only(params, count):
@@ -515,7 +540,11 @@ def search_services(params: SearchParams, page: int | None = None, per_page: int
         if not one_statement:
             return matched, None, None, _capped_count(matched)
         rankable = _match_and_rank(queryset, terms) if params.order == SearchOrder.RELEVANCE else None
-        return matched, rankable, *_page_and_count(matched, rankable, params, page, per_page)
+
+        def nearer(radius_km: float) -> QuerySet:
+            return _match(within(radius_km), terms)
+
+        return matched, rankable, *_page_and_count(matched, rankable, params, page, per_page, nearer)
 
     matched, rankable, page_rows, count = run(terms)
     corrections = {}
