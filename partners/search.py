@@ -441,9 +441,10 @@ def _page_and_count(
     stops reading there; if they are all the matches, the page is ranked by relevance
     (``ranked_if_few``, with its ``rank`` column) or sorted as asked. Past the cap, the page comes by
     distance (as the capped search always did; or freshness first if asked, when the RESULT_CAP
-    freshest are read, in order) but those first matches found are only a sample of them: the nth nearest of the sample (n = the page's last position) is no nearer than the nth
-    nearest match, so the page is read again, exactly, within that distance — a small circle where
-    matches are dense (around Paris, 50 km: 5 000 matches read instead of 13 600, then ~60).
+    freshest are read, in order) but those first matches found are only a sample of them: the nth
+    nearest of the sample (n = the page's last position) is no nearer than the nth nearest match, so
+    the page is read again, exactly, within that distance — a small circle where matches are dense
+    (around Paris, 50 km: 5 000 matches read instead of 13 600, then ~60).
     Returns no rows past the last page; the count is then counted apart (rare: a stale page link).
     """
     # Sorted by freshness first, the capped page is the sample's: the freshest RESULT_CAP, read in order.
