@@ -49,6 +49,8 @@ def test_worker_types_and_sees_results_update_with_badges(
     results = page.locator("#resultats")
     expect(results.get_by_text("2 services trouvés")).to_be_visible()
     expect(page).to_have_url(re.compile(r"q=epicer"))  # the URL follows, without a page load
+    # The results have no CSS transition to wait for: htmx shows them without its 20 ms settle delay.
+    assert page.evaluate("htmx.config.defaultSettleDelay") == 0
     partner_card = results.get_by_role("listitem").filter(has_text=partner.name)
     expect(partner_card.get_by_text("Partenaire conventionné")).to_be_visible()
     expect(partner_card.get_by_text("Convention précarité Rennes")).to_be_visible()
