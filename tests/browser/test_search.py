@@ -44,6 +44,11 @@ def test_worker_types_and_sees_results_update_with_badges(
     login(page, worker)
     page.get_by_role("link", name="Rechercher").click()
 
+    page.wait_for_function("window.htmx !== undefined")
+    page.evaluate(
+        "window.snapshots = 0;"
+        "document.body.addEventListener('htmx:beforeHistorySave', () => { window.snapshots += 1; })"
+    )
     page.get_by_label("Mots-clés").press_sequentially("epicer", delay=40)
 
     results = page.locator("#resultats")
@@ -51,6 +56,8 @@ def test_worker_types_and_sees_results_update_with_badges(
     expect(page).to_have_url(re.compile(r"q=epicer"))  # the URL follows, without a page load
     # The results have no CSS transition to wait for: htmx shows them without its 20 ms settle delay.
     assert page.evaluate("htmx.config.defaultSettleDelay") == 0
+    # Nor does it copy the whole page before each swap, for a history cache it does not keep.
+    assert page.evaluate("window.snapshots") == 0
     partner_card = results.get_by_role("listitem").filter(has_text=partner.name)
     expect(partner_card.get_by_text("Partenaire conventionné")).to_be_visible()
     expect(partner_card.get_by_text("Convention précarité Rennes")).to_be_visible()
