@@ -44,7 +44,7 @@ def test_worker_types_and_sees_results_update_with_badges(
     login(page, worker)
     page.get_by_role("link", name="Rechercher").click()
 
-    page.wait_for_function("window.htmx !== undefined")
+    page.wait_for_load_state()  # htmx loaded (deferred scripts run before the load event)
     page.evaluate(
         "window.snapshots = 0;"
         "document.body.addEventListener('htmx:beforeHistorySave', () => { window.snapshots += 1; })"
