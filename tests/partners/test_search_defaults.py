@@ -265,7 +265,7 @@ def test_the_live_region_is_the_count_not_the_cards(client, around):
     content = client.get(URL, {"q": "budget"}).content.decode()
     assert "aria-live" not in content  # a role="status" paragraph with the count only
     assert re.search(r'<p id="annonce-resultats" class="visually-hidden" role="status">', content)
-    assert '<div id="resultats">' in content
+    assert '<div id="resultats" hx-history="false">' in content  # not a live region itself
 
 
 @pytest.mark.parametrize("count", [1, 20])
