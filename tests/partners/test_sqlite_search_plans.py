@@ -71,7 +71,7 @@ def test_few_matches_are_looked_up_by_id(directory):
     ],
 )
 def test_a_page_of_many_matches_reads_the_freshness_index_in_order(directory, monkeypatch, params):
-    monkeypatch.setattr(search, "SQLITE_ORDER_SCAN_MIN_MATCHES", 3)
+    monkeypatch.setattr(search, "ORDER_SCAN_MIN_MATCHES", 3)
     params = {key: (directory[value].pk,) if key == "domain_ids" else value for key, value in params.items()}
     outcome = search_services(SearchParams(**params))
     assert not outcome.ranked
@@ -113,8 +113,8 @@ def test_the_partners_list_starts_before_a_broad_filter(directory):
 )
 def test_the_plan_changes_no_result_nor_order(directory, monkeypatch, params):
     params = {key: (directory[value].pk,) if key == "domain_ids" else value for key, value in params.items()}
-    monkeypatch.setattr(search, "SQLITE_ORDER_SCAN_MIN_MATCHES", 10**9)
+    monkeypatch.setattr(search, "ORDER_SCAN_MIN_MATCHES", 10**9)
     by_lookup = [service.pk for service in search_services(SearchParams(**params)).queryset]
-    monkeypatch.setattr(search, "SQLITE_ORDER_SCAN_MIN_MATCHES", 1)
+    monkeypatch.setattr(search, "ORDER_SCAN_MIN_MATCHES", 1)
     by_scan = [service.pk for service in search_services(SearchParams(**params)).queryset]
     assert by_scan == by_lookup and by_lookup
