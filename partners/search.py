@@ -248,8 +248,9 @@ def _expression(terms: list[Term], *, postgresql: bool) -> str:
     )
 
 
-def _match(queryset: QuerySet, terms: list[Term]) -> QuerySet:
-    """Only the services whose text matches every term."""
+def _match(queryset: QuerySet, terms: list[Term], *, probe_only: bool = False) -> QuerySet:
+    """Only the services whose text matches every term. ``probe_only``: as ``queryset`` was filtered
+    (see _filtered)."""
     if connection.vendor == "postgresql":
         matches = RawSQL(
             "partners_service.search_vector @@ %s::tsquery",
@@ -262,7 +263,7 @@ def _match(queryset: QuerySet, terms: list[Term]) -> QuerySet:
         (_expression(terms, postgresql=False),),
     )
     # Filtered with probe_only (_sqlite_probe_only): the full-text matches are checked, not looked up.
-    among = "id_probe__in" if "id_probe" in queryset.query.annotations else "pk__in"
+    among = "id_probe__in" if probe_only else "pk__in"
     return queryset.filter(**{among: matching_ids})
 
 
@@ -551,13 +552,13 @@ def search_services(params: SearchParams, page: int | None = None, per_page: int
         )
 
     def run(terms: list[Term]) -> tuple[QuerySet, QuerySet | None, list[Service] | None, int]:
-        matched = _match(queryset, terms)
+        matched = _match(queryset, terms, probe_only=probe_only)
         if not one_statement:
             return matched, None, None, _capped_count(matched)
         rankable = _match_and_rank(queryset, terms) if params.order == SearchOrder.RELEVANCE else None
 
         def nearer(radius_km: float) -> QuerySet:
-            return _match(within(radius_km), terms)
+            return _match(within(radius_km), terms, probe_only=probe_only)
 
         return matched, rankable, *_page_and_count(matched, rankable, params, page, per_page, nearer)
 
@@ -573,7 +574,7 @@ def search_services(params: SearchParams, page: int | None = None, per_page: int
     if ranked:
         matched = rankable if rankable is not None else _match_and_rank(queryset, terms)
     elif not probe_only and _sqlite_probe_only(params, count):
-        matched = _match(_filtered(params, probe_only=True).only(*LISTED_FIELDS), terms)
+        matched = _match(_filtered(params, probe_only=True).only(*LISTED_FIELDS), terms, probe_only=True)
     return SearchOutcome(
         _order(matched, params, ranked=ranked, count=count),
         count=count,
