@@ -231,6 +231,8 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# Django's database sessions, read with one plain statement on every page (reseau/accounts/sessions.py).
+SESSION_ENGINE = "reseau.accounts.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 10  # a working day
 X_FRAME_OPTIONS = "DENY"

@@ -1,15 +1,17 @@
 """The search's result cards (partners.cards): what each card shows, read for the whole page at once."""
 
 import datetime
+import re
 
 import pytest
+from django.template import Context, Template
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import formats, timezone
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from partners.cards import _km, service_cards
+from partners.cards import ServiceCards, _km, service_cards
 from partners.enums import CapacityStatus
 from partners.models import Service
 from partners.partnerships import Partnerships
@@ -119,3 +121,69 @@ def test_the_results_page_prints_the_cards(client_for):
 @example(1234.56)
 def test_a_distance_is_written_as_the_floatformat_filter_writes_it(distance):
     assert _km(distance, formats.get_format("DECIMAL_SEPARATOR")) == floatformat(distance, 1)
+
+
+# The template loop that wrote the cards until ServiceCards.html did (components/service_cards.html).
+CARDS_TEMPLATE = """{% for card in cards %}
+<li class="service-card">
+  <h2 class="service-card__title"><a href="{{ card.url }}">{{ card.name }}</a></h2>
+  <p class="service-card__org">{{ card.organisation }}{% if card.commune %} · {{ card.commune }}{% endif %}</p>
+  {% if card.distance or card.phone %}
+    <p class="service-card__reach">
+      {% if card.distance %}<span class="distance">à {{ card.distance }} km</span>{% endif %}
+      {% if card.phone %}<a class="service-card__phone" href="tel:{{ card.tel }}">Appeler le {{ card.phone }}</a>{% endif %}
+    </p>
+  {% endif %}
+  <p class="badges">
+    {% if card.conventions %}
+      <span class="badge badge--partner">Partenaire conventionné<span class="visually-hidden"> :</span> <span class="badge__detail">{{ card.conventions }}</span></span>
+    {% else %}
+      <span class="badge badge--outside">Hors convention</span>
+    {% endif %}
+    <span class="badge badge--capacity-{{ card.capacity }}">{{ card.capacity_label }}</span>
+    {% if card.stale %}
+      <span class="badge badge--stale">À revérifier{% if card.verified %} (vérifié le {{ card.verified }}){% else %} (jamais vérifié){% endif %}</span>
+    {% else %}
+      <span class="freshness">Vérifié le {{ card.verified }}</span>
+    {% endif %}
+  </p>
+  {% if card.domains %}<p class="service-card__domains">{% for label in card.domains %}<span class="tag">{{ label }}</span>{% endfor %}</p>{% endif %}
+</li>
+{% endfor %}
+"""
+
+
+def _card(**values):
+    card = {
+        "pk": 1,
+        "url": "/services/1/",
+        "name": "Épicerie <solidaire> & co",
+        "organisation": 'Asso "Partage"',
+        "commune": "Saint-Malo",
+        "distance": "2,3",
+        "phone": "02 99 12 34 56",
+        "tel": "0299123456",
+        "conventions": "Convention A, Convention <B>",
+        "capacity": "waiting_list",
+        "capacity_label": "Liste d'attente",
+        "stale": False,
+        "verified": "1 mars 2026",
+        "domains": ["Alimentation", "Santé & soins"],
+    }
+    return card | values
+
+
+@pytest.mark.parametrize(
+    "cards",
+    [
+        [_card()],
+        [_card(distance="", commune=""), _card(phone="", tel="", conventions="", domains=[])],
+        [_card(distance="", phone="", tel="", stale=True), _card(stale=True, verified="", capacity="full")],
+        [],
+    ],
+)
+def test_the_cards_html_is_what_the_template_loop_wrote(cards):
+    """Same markup, white space aside (a run of spaces and newlines is one space, here as in a browser)."""
+    expected = Template(CARDS_TEMPLATE).render(Context({"cards": cards}))
+    written = ServiceCards(cards).html
+    assert re.sub(r"\s+", " ", written) == re.sub(r"\s+", " ", expected)

@@ -153,3 +153,34 @@ def test_the_unticked_picker_is_reused_and_a_ticked_one_is_not(client):
     assert "checked" not in housing_box(client.get(URL).content.decode())
     DomainFactory(label="Hébergement d'urgence", parent=housing.parent)  # a new snapshot, a new picker
     assert "Hébergement d&#x27;urgence" in client.get(URL).content.decode()
+
+
+def test_the_more_filters_block_is_reused_while_none_of_its_filters_is_set(client, monkeypatch):
+    from partners import filters
+
+    public = PublicFactory(label="Jeunes")
+    rendered = []
+    real_render = filters.render_to_string
+
+    def counting_render(template_name, context):
+        rendered.append(template_name)
+        return real_render(template_name, context)
+
+    monkeypatch.setattr(filters, "render_to_string", counting_render)
+    searched = {"q": "logement", "lieu": "", "langue": ""}  # what the form sends: empty fields
+    first = client.get(URL, searched).content.decode()
+    assert "Jeunes" in first and '<details class="filters filters--more">' in first
+    assert client.get(URL, {"q": "dettes", "partenaires": "on"}).content.decode().count("Jeunes") == 1
+    assert rendered == ["partners/_search_more_filters.html"]  # once for both searches
+
+    # A filter of the block set: rendered for that search, its box ticked and the block open.
+    ticked = client.get(URL, {**searched, "publics": str(public.pk)}).content.decode()
+    assert f'value="{public.pk}" id="id_publics_0" checked>' in ticked
+    assert '<details class="filters filters--more" open>' in ticked
+    assert len(rendered) == 2
+    assert f'value="{public.pk}" id="id_publics_0">' in client.get(URL, searched).content.decode()
+    assert len(rendered) == 2
+
+    PublicFactory(label="Seniors")  # a new snapshot of the lists: a new block
+    assert "Seniors" in client.get(URL, searched).content.decode()
+    assert len(rendered) == 3
