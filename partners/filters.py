@@ -65,11 +65,15 @@ class ServiceSearchForm(forms.Form):
     # The filters of the "Plus de filtres" block (partners/_search_more_filters.html).
     MORE_FILTERS = ("thematiques", "publics", "accueil", "langue")
 
+    def more_filters_set(self) -> bool:
+        """Whether one of the "Plus de filtres" is set: the block then opens, and is this search's own."""
+        return any(self[name].value() for name in self.MORE_FILTERS)
+
     def more_filters_html(self):
         """The "Plus de filtres" block. Most searches set none of its filters: the block is then the same
         for all of them (the choices of the reference lists, nothing ticked or selected, folded), and is
         rendered once per snapshot of the lists (~0.7 ms a search page: a select and three pickers)."""
-        if any(self[name].value() for name in self.MORE_FILTERS):
+        if self.more_filters_set():
             return render_to_string("partners/_search_more_filters.html", {"form": self})
         token = reference_lists().token
         html = _MORE_FILTERS_UNSET.get(token)
