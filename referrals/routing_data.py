@@ -33,6 +33,14 @@ DISPLAY_FIELDS = ("name", "capacity_status", "verified_on", "organisation__name"
 CAPACITY_OF_RANK = {rank: capacity for capacity, rank in CAPACITY_RANK.items()}
 CAPACITY_UNKNOWN = 3
 _FENCE = {"postgresql": "OFFSET 0", "sqlite": "LIMIT -1 OFFSET 0"}
+# _candidate_rows' rank within a group, one integer: the distance in tenths of a kilometre above
+# RANK_DATE_BITS bits of the days from the verification to 9999-12-31 (fewer when fresher; never
+# verified: the most). {} is the date of verification.
+RANK_DATE_BITS = 22
+_DAYS_TO_END = {
+    "postgresql": "DATE '9999-12-31' - {}",
+    "sqlite": "CAST(julianday('9999-12-31') - julianday({}) AS INTEGER)",
+}
 
 
 @dataclass
@@ -252,16 +260,21 @@ def _candidate_rows(case, radius_km, need_of, order, official_ids, per_group, fo
     # of 90 reading the services of the five thématiques in all France). PostgreSQL reads no link row
     # (Paris 50 km: the join of 84 000 link rows with the box's 27 000 services and the aggregate by
     # service took ~60 of the query's ~85 ms; from the services' arrays, the box is read in ~15 ms).
-    # Distances in whole tenths of a kilometre (half up).
+    # Distances in whole tenths of a kilometre (half up). Within a group, one integer (``rank_key``,
+    # see RANK_DATE_BITS) and the id order the services as (distance, verified DESC NULLS LAST, id)
+    # did; the group's size comes with each row in the same window (the total is their sum): one
+    # WindowAgg instead of two (Paris 50 km: ranking ~23 -> ~15 ms).
+    never = (1 << RANK_DATE_BITS) - 1
+    days = _DAYS_TO_END[connection.vendor].format("verified")
     sql = f"""
-        SELECT service_id, grp, verified, distance, total FROM (
-            SELECT service_id, grp, verified, distance,
-                ROW_NUMBER() OVER (
-                    PARTITION BY grp ORDER BY distance, verified DESC NULLS LAST, service_id
-                ) AS position,
-                COUNT(*) OVER () AS total
+        SELECT service_id, grp, verified, CAST(rank_key >> {RANK_DATE_BITS} AS DOUBLE PRECISION) / 10, in_group
+        FROM (
+            SELECT service_id, grp, verified, rank_key,
+                ROW_NUMBER() OVER by_rank AS position, COUNT(*) OVER by_rank AS in_group
             FROM (
-                SELECT service_id, grp, verified, FLOOR(distance_km * 10 + 0.5) / 10.0 AS distance
+                SELECT service_id, grp, verified,
+                    CAST(FLOOR(distance_km * 10 + 0.5) AS BIGINT) * {1 << RANK_DATE_BITS}
+                        + COALESCE({days}, {never}) AS rank_key
                 FROM (
                     SELECT partners_service.id AS service_id, partners_service.verified_on AS verified,
                         (({mask}) * 2 + {official}) * 4 + {capacity_rank} AS grp, {distance} AS distance_km
@@ -272,6 +285,10 @@ def _candidate_rows(case, radius_km, need_of, order, official_ids, per_group, fo
                 ) AS grouped
                 WHERE distance_km <= %s
             ) AS services
+            WINDOW by_rank AS (
+                PARTITION BY grp ORDER BY rank_key, service_id
+                ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+            )
         ) AS ranked
         WHERE position <= %s
     """
@@ -279,6 +296,7 @@ def _candidate_rows(case, radius_km, need_of, order, official_ids, per_group, fo
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
+    total = sum({grp: in_group for _, grp, _, _, in_group in found}.values())
     return [
         (
             pk,
@@ -288,7 +306,7 @@ def _candidate_rows(case, radius_km, need_of, order, official_ids, per_group, fo
             distance,
             total,
         )
-        for pk, grp, verified, distance, total in found
+        for pk, grp, verified, distance, _ in found
     ]
 
 
