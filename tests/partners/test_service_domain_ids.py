@@ -1,8 +1,8 @@
 """PostgreSQL's copy of each service's thématique ids (``partners_service.domain_ids``, migration 0020),
 which routing reads instead of the link table: in step with it after every write path.
 
-The import paths (spreadsheets, data·inclusion) and the demo loader are checked in their own tests
-(``domain_ids_out_of_step``)."""
+The import paths (spreadsheets, data·inclusion), the demo loader and the listing edit by link are
+checked in their own tests (``domain_ids_out_of_step``)."""
 
 import importlib
 import re
