@@ -1,7 +1,8 @@
 """Keeps the full-text index of the directory in step with the data.
 
 One interface, two backends: on PostgreSQL the stored ``Service.search_vector`` (weighted: names A,
-thématiques B, description C) and the ``SearchWord`` vocabulary used for typo correction; on SQLite
+thématiques B, description C), the service's thématique ids ``domain_ids`` that routing reads, and
+the ``SearchWord`` vocabulary used for typo correction; on SQLite
 the FTS5 table ``partners_service_fts`` of stemmed text (``partners.text.stemmed``, the Snowball
 French stemmer PostgreSQL uses, registered as the SQL function ``reseau_stemmed``) and the same
 ``SearchWord`` vocabulary, searched through the trigram FTS5 table ``partners_searchword_trigram``.
@@ -31,6 +32,12 @@ _PG_VECTOR = f"""
     || setweight(to_tsvector('french_unaccent', coalesce(({_DOMAIN_LABELS_SQL.format(concat="string_agg(d.label || ' ' || coalesce(p.label, ''), ' ')")}), '')), 'B')
     || setweight(to_tsvector('french_unaccent', coalesce(s.description, '')), 'C')
 """
+# Each service's thématique ids, in order (PostgreSQL: the column ``domain_ids``, migration 0020): what
+# routing reads instead of the link table (referrals.routing_data). Kept here, in step with the vector
+# that also reads the service's thématiques, so that every path that re-indexes a service refreshes both.
+_PG_DOMAIN_IDS = """
+    ARRAY(SELECT sd.domain_id FROM partners_service_domains sd WHERE sd.service_id = s.id ORDER BY sd.domain_id)
+"""
 # Rows whose vector is already right are not rewritten: a full rebuild after an import would
 # otherwise leave a dead copy of every row behind (37 % table bloat measured by make bench).
 # Each vector is computed once (MATERIALIZED: inlined, the planner would compute it for the SET and
@@ -38,12 +45,13 @@ _PG_VECTOR = f"""
 # "WHERE s.id IN (…)", on the services read.
 _PG_UPDATE = f"""
     WITH vectors AS MATERIALIZED (
-        SELECT s.id, {_PG_VECTOR} AS vector
+        SELECT s.id, {_PG_VECTOR} AS vector, {_PG_DOMAIN_IDS} AS domain_ids
         FROM partners_service AS s JOIN partners_organisation AS o ON o.id = s.organisation_id{{where}}
     )
-    UPDATE partners_service AS s SET search_vector = vectors.vector
+    UPDATE partners_service AS s SET search_vector = vectors.vector, domain_ids = vectors.domain_ids
     FROM vectors
-    WHERE s.id = vectors.id AND s.search_vector IS DISTINCT FROM vectors.vector
+    WHERE s.id = vectors.id
+        AND (s.search_vector IS DISTINCT FROM vectors.vector OR s.domain_ids IS DISTINCT FROM vectors.domain_ids)
 """
 
 # Unstemmed, accent-free words of the directory: what typo correction proposes.

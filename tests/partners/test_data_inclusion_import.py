@@ -22,6 +22,7 @@ from partners.models import AccessMode, Domain, Language, Organisation, Service
 from partners.referentials import load_referentials
 from partners.search import SearchParams, search_services
 from tests.factories import CommuneFactory, MembershipFactory, ServiceFactory
+from tests.partners.domain_ids import domain_ids_out_of_step
 
 pytestmark = pytest.mark.django_db
 
@@ -233,8 +234,10 @@ def test_reimport_updates_what_changed_and_keeps_local_fields(tmp_path):
     assert [language.code for language in food.languages.all()] == ["ar"]
     assert Organisation.objects.get(source_id="dora--ccas-rennes").name == "CCAS de la Ville de Rennes"
     assert Service.objects.filter(source="dora").count() == 2
-    # The search index follows the new names, the organisation's included.
+    # The search index follows the new names, the organisation's included, and routing's copy of the
+    # thématiques follows them (PostgreSQL).
     assert found("ville de rennes epicerie") == {"dora--svc-alim"}
+    assert domain_ids_out_of_step() == {}
 
 
 def test_deactivate_missing_deactivates_only_absent_services_of_that_source(tmp_path):

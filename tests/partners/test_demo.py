@@ -24,6 +24,7 @@ from partners.partnerships import Partnerships
 from partners.referentials import load_referentials
 from reseau.accounts.models import User
 from tests.factories import CommuneFactory
+from tests.partners.domain_ids import domain_ids_out_of_step
 
 pytestmark = pytest.mark.django_db
 
@@ -129,6 +130,7 @@ def test_demo_builds_a_realistic_directory(demo):
     assert 0.10 <= len(stale) / services.count() <= 0.20
     # Rennes, its surroundings and Saint-Malo all have services.
     assert {"35238", "35288", "35360"} <= set(services.values_list("commune_id", flat=True))
+    assert domain_ids_out_of_step() == {}  # routing's copy of the thématiques (PostgreSQL)
 
 
 def test_demo_networks_and_conventions(demo):

@@ -19,12 +19,14 @@ from reseau.mail.models import OutgoingMail
 from tests.factories import (
     ConventionFactory,
     CoordinatorFactory,
+    DomainFactory,
     ErrorReportFactory,
     MembershipFactory,
     NetworkFactory,
     ServiceFactory,
     UserFactory,
 )
+from tests.partners.domain_ids import domain_ids_out_of_step
 
 pytestmark = pytest.mark.django_db
 LISTING_LINK = re.compile(r"https?://\S+/fiche/([A-Za-z0-9_-]+)/")
@@ -165,6 +167,7 @@ def test_bad_listing_input_is_refused_in_french_and_nothing_changes(service, cli
 
 
 def test_a_link_updates_its_service_and_the_history_keeps_which_link(service):
+    service.domains.add(DomainFactory())
     token = link_to(service)
 
     page = Client().get(reverse("partners:listing_link", args=[token]))
@@ -181,6 +184,7 @@ def test_a_link_updates_its_service_and_the_history_keeps_which_link(service):
     assert version.history_user is None
     assert version.history_change_reason == "Fiche mise à jour par lien envoyé à accueil@epicerie.fr"
     assert AccessLink.objects.get(service=service).last_used_at is not None
+    assert domain_ids_out_of_step() == {}  # routing's copy of the thématiques (PostgreSQL)
 
 
 def test_a_link_confirms_the_listing(service):

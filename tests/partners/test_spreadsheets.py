@@ -28,6 +28,7 @@ from tests.factories import (
     ServiceFactory,
     UserFactory,
 )
+from tests.partners.domain_ids import domain_ids_out_of_step
 
 pytestmark = pytest.mark.django_db
 
@@ -182,6 +183,24 @@ def test_updates_count_only_what_changed(admin_user):
     assert Service.objects.get(source_id="tab--v1").name == "Nom changé"
     # A history entry in the importer's name.
     assert Service.history.filter(source_id="tab--v1", history_type="~", history_user=admin_user).exists()
+
+
+def test_imported_thematiques_reach_routings_copy_of_them(admin_user):
+    other = "logement-hebergement--sinformer-sur-les-demarches-liees-a-lacces-au-logement"
+    run(xlsx({"Structures": table([structure(1)]), "Services": table([service(1), service(2)])}), admin_user)
+    assert domain_ids_out_of_step() == {}
+    report = run(
+        xlsx(
+            {
+                "Structures": table([structure(1)]),
+                "Services": table([service(1, thematiques=other), service(2)]),
+            }
+        ),
+        admin_user,
+    )
+    assert dict(report.counts["service"]) == {"updated": 1, "unchanged": 1}
+    assert list(Service.objects.get(source_id="tab--v1").domains.values_list("code", flat=True)) == [other]
+    assert domain_ids_out_of_step() == {}
 
 
 # --- Scope --------------------------------------------------------------------------------------
