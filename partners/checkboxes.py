@@ -17,6 +17,8 @@ from functools import cached_property
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
+from .reference_lists import SnapshotCache
+
 _ESCAPED_LABELS = {}  # text -> escaped: reference labels, field names and ids, a few hundred at most
 
 
@@ -123,28 +125,21 @@ def checkboxes(bound_field) -> CheckboxList:
 
 
 # The picker as most pages show it, nothing ticked, per snapshot of the reference lists and field.
-_UNTICKED_GROUPS = {}
+_UNTICKED_GROUPS = SnapshotCache()
 
 
 def domain_groups(bound_field, all_label=None) -> CheckboxGroups:
     """The thématiques of a Domain field under their catégorie, both sorted by label; ``all_label``: the
     label of a catégorie's own box (default: "<catégorie> (en général)")."""
     model_field = bound_field.field
-    key = None
-    if not bound_field.value() and hasattr(model_field, "reference_rows"):
-        from .reference_lists import reference_lists
 
-        token = reference_lists().token
-        if token is not None:
-            key = (token, type(model_field), bound_field.html_name, bound_field.auto_id, all_label)
-            if key in _UNTICKED_GROUPS:
-                return _UNTICKED_GROUPS[key]
-    groups = CheckboxGroups(_domain_groups(bound_field), all_label)
-    if key is not None:
-        if len(_UNTICKED_GROUPS) > 50:  # old snapshots
-            _UNTICKED_GROUPS.clear()
-        _UNTICKED_GROUPS[key] = groups
-    return groups
+    def build():
+        return CheckboxGroups(_domain_groups(bound_field), all_label)
+
+    if bound_field.value() or not hasattr(model_field, "reference_rows"):
+        return build()
+    key = (type(model_field), bound_field.html_name, bound_field.auto_id, all_label)
+    return _UNTICKED_GROUPS.get(key, build)
 
 
 def _domain_groups(bound_field) -> list[CheckboxGroup]:

@@ -85,6 +85,27 @@ def reference_lists() -> ReferenceLists:
     return snapshot
 
 
+class SnapshotCache:
+    """What depends only on the reference lists (and a key), built once per snapshot of the lists (their
+    token) and kept in this process: rendered forms and pickers with nothing chosen. A new snapshot
+    forgets the older one's values; without a token (a flushed test database) nothing is kept."""
+
+    def __init__(self):
+        self._token = None
+        self._values = {}
+
+    def get(self, key, build):
+        token = reference_lists().token
+        if token is None:
+            return build()
+        if token != self._token:
+            self._token, self._values = token, {}
+        values = self._values
+        if key not in values:
+            values[key] = build()
+        return values[key]
+
+
 def lists_changed() -> None:
     """A reference list was written: a new token for every process, and this one forgets its snapshot."""
     global _snapshot

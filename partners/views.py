@@ -23,7 +23,7 @@ from .forms import LISTING_CONFIRMED, LISTING_SAVED, ErrorReportForm, ListingFor
 from .models import Domain, Network, Organisation, Service
 from .opening_hours import read_opening_hours
 from .partnerships import Partnerships
-from .reference_lists import reference_lists
+from .reference_lists import SnapshotCache
 from .search import SearchParams, search_services
 from .services import error_report_create, listing_link_send, listing_update, listing_verify
 
@@ -169,18 +169,13 @@ def search(request):
 
 
 # The search form without a search, the same for everyone: rendered once per snapshot of the reference lists.
-_UNBOUND_SEARCH_FORM = {}
+_UNBOUND_SEARCH_FORM = SnapshotCache()
 
 
 def _unbound_search_form_html(form):
-    token = reference_lists().token
-    html = _UNBOUND_SEARCH_FORM.get(token)
-    if html is None:
-        html = render_to_string("partners/_search_form.html", {"form": form})
-        if token is not None:  # no token (a flushed test database): never trusted
-            _UNBOUND_SEARCH_FORM.clear()  # older snapshots
-            _UNBOUND_SEARCH_FORM[token] = html
-    return html
+    return _UNBOUND_SEARCH_FORM.get(
+        None, lambda: render_to_string("partners/_search_form.html", {"form": form})
+    )
 
 
 def _page_number(value):

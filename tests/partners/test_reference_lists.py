@@ -7,7 +7,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from partners.models import Domain, Public, ReferenceListsVersion
-from partners.reference_lists import lists_changed, reference_lists
+from partners.reference_lists import SnapshotCache, lists_changed, reference_lists
 from partners.referentials import load_referentials
 from referrals.forms import CaseForm
 from tests.factories import DomainFactory, LanguageFactory, PublicFactory, UserFactory
@@ -101,6 +101,24 @@ def test_lists_changed_forgets_the_snapshot_of_this_process():
     before = reference_lists()
     lists_changed()
     assert reference_lists() is not before
+
+
+def test_a_snapshot_cache_builds_once_per_snapshot_and_key():
+    cache, built = SnapshotCache(), []
+
+    def build(value):
+        return lambda: built.append(value) or f"html {value}"
+
+    assert [cache.get("a", build("a")), cache.get("a", build("a2")), cache.get("b", build("b"))] == [
+        "html a",
+        "html a",
+        "html b",
+    ]
+    lists_changed()  # a new snapshot: its values are built anew
+    assert cache.get("a", build("a3")) == "html a3"
+    ReferenceListsVersion.objects.all().delete()  # no token (a flushed database): nothing is kept
+    assert [cache.get("a", build("a4")), cache.get("a", build("a5"))] == ["html a4", "html a5"]
+    assert built == ["a", "b", "a3", "a4", "a5"]
 
 
 def test_the_needs_rule_reads_the_catégories_from_memory():
