@@ -9,14 +9,13 @@ import re
 
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from partners.search_index import rebuild_search_index
 from partners.signals import search_index_paused
-from referrals.routing_data import routing_for_case
-from tests.factories import CaseFactory, CommuneFactory, DomainFactory, ServiceFactory, UserFactory
+from tests.factories import DomainFactory, ServiceFactory, UserFactory
 from tests.partners.domain_ids import domain_ids_out_of_step
+from tests.referrals.routing_statement import candidate_statement
 
 pytestmark = [
     pytest.mark.django_db,
@@ -110,13 +109,7 @@ def test_an_admin_edit_of_the_thematiques_updates_the_array(client_for):
 
 
 def test_the_routing_query_reads_the_box_index_alone_not_the_link_table():
-    rennes = CommuneFactory(latitude=48.1119, longitude=-1.6809)
-    food = DomainFactory()
-    ServiceFactory(domains=[food], latitude=48.1119, longitude=-1.6809)
-    case = CaseFactory(commune=rennes, needs=[food])
-    with CaptureQueriesContext(connection) as captured:
-        assert routing_for_case(case, radius_km=20, official_ids=set(), limit=1).candidate_count == 1
-    (sql,) = [query["sql"] for query in captured.captured_queries if "ROW_NUMBER(" in query["sql"]]
+    sql = candidate_statement()
     with connection.cursor() as cursor:
         # A few rows, in a transaction (no VACUUM, so no page is known all-visible): any read costs the
         # same. Reads of the table are refused, so that only an index holding every column the query

@@ -8,10 +8,8 @@ import importlib
 
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
-from referrals.routing_data import routing_for_case
-from tests.factories import CaseFactory, CommuneFactory, DomainFactory, ServiceFactory
+from tests.referrals.routing_statement import candidate_statement
 
 pytestmark = [
     pytest.mark.django_db,
@@ -29,13 +27,7 @@ def test_the_routing_index_exists():
 
 
 def test_routing_starts_from_the_box_and_reads_no_service_row():
-    rennes = CommuneFactory(latitude=48.1119, longitude=-1.6809)
-    food = DomainFactory()
-    ServiceFactory(domains=[food], latitude=48.1119, longitude=-1.6809)
-    case = CaseFactory(commune=rennes, needs=[food])
-    with CaptureQueriesContext(connection) as captured:
-        assert routing_for_case(case, radius_km=20, official_ids=set(), limit=1).candidate_count == 1
-    (sql,) = [query["sql"] for query in captured.captured_queries if "ROW_NUMBER(" in query["sql"]]
+    sql = candidate_statement()
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
         steps = [row[-1] for row in cursor.fetchall()]
