@@ -541,6 +541,7 @@ def create_partner_network(today):
 def prepare_database(rebuild: bool, services: int, organisations: int) -> dict:
     from django.core.management import call_command
     from django.db import connection, transaction
+    from django.db.migrations.executor import MigrationExecutor
 
     from partners.models import Network, Organisation, Service
     from partners.search_index import rebuild_search_index
@@ -548,6 +549,8 @@ def prepare_database(rebuild: bool, services: int, organisations: int) -> dict:
 
     timings = {}
     start = time.perf_counter()
+    executor = MigrationExecutor(connection)
+    migrated = bool(executor.migration_plan(executor.loader.graph.leaf_nodes()))
     call_command("migrate", interactive=False, verbosity=0)
     call_command("load_referentials", verbosity=0)
     call_command("load_communes", verbosity=0)
@@ -565,6 +568,14 @@ def prepare_database(rebuild: bool, services: int, organisations: int) -> dict:
             with connection.cursor() as cursor:
                 cursor.execute("VACUUM ANALYZE")
             timings["rebuild_search_index() (was incomplete) + ANALYZE"] = time.perf_counter() - start
+        elif migrated and connection.vendor == "postgresql":
+            # A migration may rewrite every row (0020 fills a column): compact the table as a fresh build
+            # does, or the index-only scans would visit the table too and the figures be worse.
+            start = time.perf_counter()
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM FULL partners_service")
+                cursor.execute("VACUUM ANALYZE")
+            timings["migrations applied: VACUUM FULL + ANALYZE"] = time.perf_counter() - start
         return timings
     if count and not present:
         sys.exit(
