@@ -343,6 +343,32 @@ def test_a_page_around_a_place_comes_with_its_count_in_one_statement(monkeypatch
         assert paginated.capped and not paginated.ranked
 
 
+@on_postgresql
+@pytest.mark.parametrize(("cap", "ranked_rows"), [(4, 0), (100, 7)])
+def test_postgresql_ranks_the_matches_only_when_they_are_not_capped(monkeypatch, cap, ranked_rows):
+    """The page's statement ranks no row past the cap: its rank subquery is never run."""
+    from django.test.utils import CaptureQueriesContext
+
+    from partners import search
+
+    monkeypatch.setattr(search, "RESULT_CAP", cap)
+    place_directory()
+    params = SearchParams(text="accueil", latitude=RENNES[0], longitude=RENNES[1], radius_km=50)
+    search_services(params)  # the synonym table, read once per process
+    with CaptureQueriesContext(connection) as statements:
+        search_services(params, page=1, per_page=3)
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statements[0]["sql"])
+        plan = cursor.fetchone()[0][0]["Plan"]
+
+    def subplans(node):
+        found = [node] if node.get("Subplan Name") else []
+        return found + [sub for child in node.get("Plans", []) for sub in subplans(child)]
+
+    (rank,) = subplans(plan)
+    assert rank.get("Actual Loops", 0) == ranked_rows
+
+
 def test_past_the_last_page_around_a_place_the_count_is_still_right():
     place_directory()
     params = SearchParams(text="accueil", latitude=RENNES[0], longitude=RENNES[1], radius_km=50)
